@@ -1,0 +1,3 @@
+from infogerance.cli import main
+
+raise SystemExit(main())

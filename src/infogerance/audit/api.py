@@ -1,0 +1,61 @@
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from django.http import HttpRequest
+from ninja import Router, Schema
+
+from infogerance.audit.models import AuditEvent
+from infogerance.core.api import Page, keyset_page
+from infogerance.tenancy import scope
+from infogerance.tenancy.roles import Perm
+
+router = Router(tags=["audit"])
+
+
+class AuditEventOut(Schema):
+    id: int
+    seq: int
+    created_at: dt.datetime
+    actor_id: int | None
+    actor_label: str
+    organization_id: int | None
+    provider_id: int | None
+    action: str
+    target_type: str
+    target_id: str
+    target_repr: str
+    before: Any = None
+    after: Any = None
+    request_id: str
+    ip_address: str | None
+    prev_hash: str
+    hash: str
+
+
+@router.get("/audit-events", response=Page[AuditEventOut], summary="Audit trail (read)")
+def list_events(
+    request: HttpRequest,
+    action: str | None = None,
+    organization_id: int | None = None,
+    actor_id: int | None = None,
+    target_type: str | None = None,
+    target_id: str | None = None,
+    cursor: str | None = None,
+    limit: int = 50,
+) -> Any:
+    qs = scope.visible(AuditEvent, request.auth, Perm.VIEW_AUDIT)  # type: ignore[attr-defined]
+    filters = {
+        "action": action, "organization_id": organization_id, "actor_id": actor_id,
+        "target_type": target_type, "target_id": target_id,
+    }
+    qs = qs.filter(**{k: v for k, v in filters.items() if v is not None})
+    return keyset_page(qs, cursor=cursor, limit=limit, field="seq", descending=True)
+
+
+@router.get("/audit-events/{event_id}", response=AuditEventOut)
+def get_event(request: HttpRequest, event_id: int) -> Any:
+    return scope.get_visible_or_404(
+        AuditEvent, request.auth, Perm.VIEW_AUDIT, pk=event_id  # type: ignore[attr-defined]
+    )

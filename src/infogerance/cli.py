@@ -1,0 +1,392 @@
+"""The ``infogerance`` command.
+
+Configuration problems (a bad variable, an unreachable database) end with one clear line and
+exit code 2, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from infogerance import __version__
+
+EXIT_CONFIG = 2
+
+
+class CliError(Exception):
+    """A user-facing error: printed as one line, exit code ``code``."""
+
+    def __init__(self, message: str, code: int = 1) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+def setup_django() -> None:
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "infogerance.settings")
+    from infogerance.config import ConfigError
+
+    try:
+        import django
+
+        django.setup()
+    except ConfigError as exc:
+        raise CliError(f"configuration error: {exc}", EXIT_CONFIG) from None
+
+
+def check_database() -> None:
+    from django.conf import settings
+    from django.db import connection
+    from django.db.utils import OperationalError
+
+    try:
+        connection.ensure_connection()
+    except OperationalError as exc:
+        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise CliError(
+            f"cannot reach the database at {settings.DATABASE_SAFE_URL}: {reason}", EXIT_CONFIG
+        ) from None
+
+
+def pending_migrations() -> list[str]:
+    from django.db import connection
+    from django.db.migrations.executor import MigrationExecutor
+
+    executor = MigrationExecutor(connection)
+    plan = executor.migration_plan(executor.loader.graph.leaf_nodes())
+    return [f"{m.app_label}.{m.name}" for m, _backwards in plan]
+
+
+def migrate(verbosity: int = 0) -> None:
+    from django.core.management import call_command
+
+    call_command("migrate", interactive=False, verbosity=verbosity)
+
+
+# --- commands -----------------------------------------------------------------------------
+
+
+def cmd_init(args: argparse.Namespace) -> int:
+    setup_django()
+    check_database()
+    from django.conf import settings
+
+    migrate(verbosity=1 if args.verbose else 0)
+    print(f"Instance ready in {settings.HOME} (database: {settings.DATABASE_SAFE_URL}).")
+    return 0
+
+
+def _require_migrated() -> None:
+    pending = pending_migrations()
+    if pending:
+        raise CliError(
+            f"the database is not initialised ({len(pending)} pending migrations): "
+            "run 'infogerance init' first",
+            EXIT_CONFIG,
+        )
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    setup_django()
+    check_database()
+    from django.conf import settings
+
+    if args.migrate:
+        migrate()
+    _require_migrated()
+    if args.port < 1 or args.port > 65535:
+        raise CliError(f"--port: must be between 1 and 65535, got {args.port}")
+    if args.workers < 1:
+        raise CliError(f"--workers: must be at least 1, got {args.workers}")
+    embedded_worker = args.with_worker
+    if embedded_worker is None:
+        embedded_worker = settings.DATABASES["default"]["ENGINE"].endswith("sqlite3")
+    if args.host not in {"127.0.0.1", "localhost", "::1"} and not settings.HTTPS:
+        print("warning: serving on a non-loopback address without INFOGERANCE_HTTPS=true; "
+              "put the instance behind a TLS proxy.", file=sys.stderr)
+    worker: subprocess.Popen[bytes] | None = None
+    if embedded_worker:
+        worker = subprocess.Popen([sys.executable, "-m", "infogerance", "worker"])
+    print(f"Infogérance {__version__} on http://{args.host}:{args.port}/ "
+          f"({args.workers} web worker(s){', 1 background worker' if worker else ''})",
+          flush=True)
+    from granian import Granian
+    from granian.constants import Interfaces
+
+    server = Granian(
+        "infogerance.wsgi:application",
+        address=args.host,
+        port=args.port,
+        interface=Interfaces.WSGI,
+        workers=args.workers,
+        blocking_threads=args.threads,
+        log_access=args.access_log,
+        respawn_failed_workers=True,
+    )
+    try:
+        server.serve()
+    finally:
+        if worker is not None and worker.poll() is None:
+            worker.terminate()
+            try:
+                worker.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                worker.kill()
+    return 0
+
+
+def run_scheduler(stop: threading.Event, interval: float, worker_id: str) -> None:
+    from django.db import close_old_connections
+
+    from infogerance.core import scheduler
+
+    while not stop.is_set():
+        try:
+            close_old_connections()
+            scheduler.tick(worker_id=worker_id)
+        except Exception:  # a failing tick must not stop the worker; it retries next time
+            import logging
+
+            logging.getLogger("infogerance.scheduler").exception("scheduler tick failed")
+        finally:
+            close_old_connections()
+        stop.wait(interval)
+
+
+def cmd_worker(args: argparse.Namespace) -> int:
+    setup_django()
+    check_database()
+    _require_migrated()
+    import socket
+
+    from django.conf import settings
+    from django_tasks_db.management.commands.db_worker import Worker
+
+    worker_id = f"{socket.gethostname()}-{os.getpid()}"[:64]
+    stop = threading.Event()
+    if args.scheduler:
+        thread = threading.Thread(
+            target=run_scheduler,
+            args=(stop, settings.SCHEDULER_INTERVAL_SECONDS, worker_id),
+            name="scheduler", daemon=True,
+        )
+        thread.start()
+    worker = Worker(
+        queue_names=args.queue or ["default"],
+        interval=args.interval,
+        batch=args.batch,
+        backend_name="default",
+        startup_delay=not args.batch,
+        max_tasks=None,
+        worker_id=worker_id,
+        excluded_queue_names=[],
+    )
+    if not args.batch:
+        worker.configure_signals()
+    try:
+        worker.run()
+    finally:
+        stop.set()
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    setup_django()
+    check_database()
+    migrate()
+    from infogerance import demo
+
+    created = demo.load()
+    print(demo.summary(created))
+    if args.serve:
+        return cmd_serve(args)
+    return 0
+
+
+def _read_password(args: argparse.Namespace) -> str | None:
+    if args.password_stdin:
+        return sys.stdin.readline().rstrip("\n")
+    if args.no_password:
+        return None
+    if not sys.stdin.isatty():
+        raise CliError("no terminal to ask for a password: use --password-stdin or --no-password")
+    first = getpass.getpass("Password: ")
+    if first != getpass.getpass("Password (again): "):
+        raise CliError("the two passwords differ")
+    return first
+
+
+def cmd_createuser(args: argparse.Namespace) -> int:
+    setup_django()
+    check_database()
+    _require_migrated()
+    from django.core.exceptions import ValidationError
+
+    from infogerance.core.actors import SystemActor
+    from infogerance.tenancy import services
+    from infogerance.tenancy.models import Organization
+    from infogerance.tenancy.roles import OrganizationKind, Role
+
+    actor = SystemActor("cli")
+    org = Organization.objects.filter(slug=args.organization).first()
+    try:
+        if org is None:
+            if not args.create_provider:
+                raise CliError(
+                    f"--organization: no organisation with short name {args.organization!r} "
+                    "(add --create-provider NAME to create a provider)"
+                )
+            org = services.create_organization(
+                actor=actor, kind=OrganizationKind.PROVIDER, name=args.create_provider,
+                slug=args.organization,
+            )
+            print(f"Created the provider {org.name} ({org.slug}).")
+        password = _read_password(args)
+        membership = services.invite_member(
+            actor=actor, organization=org, email=args.email,
+            full_name=args.full_name or args.email.split("@")[0], role=args.role,
+            password=password, send_invitation=password is None,
+        )
+    except ValidationError as exc:
+        details = "; ".join(
+            f"{field}: {' '.join(msgs)}" for field, msgs in exc.message_dict.items()
+        ) if hasattr(exc, "error_dict") else " ".join(exc.messages)
+        raise CliError(details) from None
+    print(f"{membership.user.email} is {Role(membership.role).label} of {org.name}.")
+    if org.kind == OrganizationKind.CLIENT and args.create_provider:
+        print("note: --create-provider was ignored (the organisation exists)")
+    return 0
+
+
+def cmd_audit_verify(args: argparse.Namespace) -> int:
+    setup_django()
+    check_database()
+    _require_migrated()
+    from infogerance.audit.services import verify_chain
+
+    report = verify_chain()
+    if report.problem is not None:
+        print(f"BROKEN at {report.problem} ({report.checked} events verified before it)")
+        return 1
+    if args.expect_head:
+        seq_text, _sep, expected_hash = args.expect_head.partition(":")
+        if not seq_text.isdigit() or len(expected_hash) != 64:
+            raise CliError("--expect-head: expected SEQ:HASH, as printed by a previous run")
+        seq = int(seq_text)
+        from infogerance.audit.models import AuditEvent
+
+        anchor = AuditEvent.objects.filter(seq=seq).values_list("hash", flat=True).first()
+        if anchor != expected_hash:
+            print(f"BROKEN at event #{seq}: it is missing or differs from the recorded head "
+                  "(the end of the trail was cut or rewritten)")
+            return 1
+    print(f"OK: {report.checked} events, chain intact. Head: {report.head_seq}:{report.head_hash}")
+    return 0
+
+
+def cmd_manage(args: argparse.Namespace) -> int:
+    setup_django()
+    from django.core.management import execute_from_command_line
+
+    execute_from_command_line(["infogerance manage", *args.args])
+    return 0
+
+
+# --- parser -------------------------------------------------------------------------------
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="infogerance",
+        description="Run IT outsourcing contracts end to end. Configuration comes from "
+        "INFOGERANCE_* environment variables (see docs/configuration.md).",
+    )
+    parser.add_argument("--version", action="version", version=f"infogerance {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    def add(name: str, func: Callable[[argparse.Namespace], int], help_text: str) -> Any:
+        p = sub.add_parser(name, help=help_text, description=help_text)
+        p.set_defaults(func=func)
+        return p
+
+    p = add("init", cmd_init, "create the instance directory and apply database migrations")
+    p.add_argument("-v", "--verbose", action="store_true")
+
+    def serve_options(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--host", default=os.environ.get("INFOGERANCE_HOST", "127.0.0.1"))
+        p.add_argument("--port", type=int, default=int(os.environ.get("INFOGERANCE_PORT", "8000")))
+        p.add_argument("--workers", type=int, default=int(os.environ.get("INFOGERANCE_WEB_WORKERS", "2")),
+                       help="web worker processes (default 2)")
+        p.add_argument("--threads", type=int, default=8, help="threads per web worker")
+        p.add_argument("--with-worker", dest="with_worker", action="store_true", default=None,
+                       help="also run a background worker (default on SQLite)")
+        p.add_argument("--no-worker", dest="with_worker", action="store_false")
+        p.add_argument("--migrate", action="store_true", help="apply migrations first")
+        p.add_argument("--access-log", action="store_true")
+
+    p = add("serve", cmd_serve, "run the production web server (and, embedded, a worker)")
+    serve_options(p)
+
+    p = add("worker", cmd_worker, "run background tasks and the periodic scheduler")
+    p.add_argument("--queue", action="append", help="queue name (repeatable; default: default)")
+    p.add_argument("--interval", type=float, default=1.0, help="seconds between polls")
+    p.add_argument("--batch", action="store_true", help="run what is queued, then exit")
+    p.add_argument("--no-scheduler", dest="scheduler", action="store_false")
+
+    p = add("demo", cmd_demo, "initialise the instance with demo data (and serve it)")
+    p.add_argument("--serve", action="store_true", help="then start the server")
+    serve_options(p)
+
+    p = add("createuser", cmd_createuser, "add a person to an organisation with a role")
+    p.add_argument("email")
+    p.add_argument("--organization", required=True, help="short name (slug) of the organisation")
+    p.add_argument("--role", required=True,
+                   choices=["provider_admin", "provider_engineer", "client_manager",
+                            "client_user", "auditor"])
+    p.add_argument("--full-name", default="")
+    p.add_argument("--create-provider", metavar="NAME", default="",
+                   help="create the provider organisation when it does not exist")
+    group = p.add_mutually_exclusive_group()
+    group.add_argument("--password-stdin", action="store_true")
+    group.add_argument("--no-password", action="store_true",
+                       help="send an invitation e-mail instead")
+
+    p = add("audit", lambda a: (parser.parse_args(["audit", "--help"]), 0)[1],
+            "audit trail tools")
+    audit_sub = p.add_subparsers(dest="audit_command", metavar="ACTION")
+    v = audit_sub.add_parser("verify", help="check the hash chain; name the first broken link")
+    v.add_argument("--expect-head", metavar="SEQ:HASH",
+                   help="also check that this event (from an earlier run) is still there")
+    v.set_defaults(func=cmd_audit_verify)
+
+    p = add("manage", cmd_manage, "Django's management commands (migrate, shell, …)")
+    p.add_argument("args", nargs=argparse.REMAINDER)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return 1
+    try:
+        return int(args.func(args) or 0)
+    except CliError as exc:
+        print(f"infogerance: {exc}", file=sys.stderr)
+        return exc.code
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    raise SystemExit(main())

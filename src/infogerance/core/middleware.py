@@ -1,0 +1,86 @@
+"""Cross-cutting HTTP concerns: request context, body size limit, security headers."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections.abc import Callable
+
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.utils.translation import gettext as _
+
+from infogerance.core import context
+
+_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
+
+Handler = Callable[[HttpRequest], HttpResponse]
+
+
+def client_ip(request: HttpRequest) -> str | None:
+    # REMOTE_ADDR only: a forwarded header is client-controlled unless a proxy rewrites it,
+    # and deployments behind a proxy set REMOTE_ADDR through the server's proxy support.
+    return request.META.get("REMOTE_ADDR") or None
+
+
+class RequestContextMiddleware:
+    def __init__(self, get_response: Handler) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        incoming = request.headers.get("X-Request-ID", "")
+        request_id = incoming if _REQUEST_ID.match(incoming) else uuid.uuid4().hex
+        token = context.bind(
+            context.RequestContext(
+                request_id=request_id,
+                ip_address=client_ip(request),
+                user_agent=request.headers.get("User-Agent", "")[:300],
+            )
+        )
+        try:
+            response = self.get_response(request)
+        finally:
+            context.reset(token)
+        response["X-Request-ID"] = request_id
+        return response
+
+
+class BodySizeLimitMiddleware:
+    """Refuse a declared body above MAX_REQUEST_BODY_BYTES with 413, before any view runs."""
+
+    def __init__(self, get_response: Handler) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        length = request.META.get("CONTENT_LENGTH") or "0"
+        try:
+            size = int(length)
+        except ValueError:
+            size = -1
+        limit = settings.MAX_REQUEST_BODY_BYTES
+        if size < 0 or size > limit:
+            message = _("The request body is too large (limit: %(limit)d bytes).") % {
+                "limit": limit
+            }
+            if size < 0:
+                message = _("Invalid Content-Length header.")
+            if request.path.startswith("/api/"):
+                return JsonResponse({"detail": message}, status=413 if size >= 0 else 400)
+            return HttpResponse(message, status=413 if size >= 0 else 400, content_type="text/plain")
+        return self.get_response(request)
+
+
+class SecurityHeadersMiddleware:
+    """Content-Security-Policy and the headers Django's SecurityMiddleware does not set."""
+
+    def __init__(self, get_response: Handler) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        response.setdefault("Content-Security-Policy", settings.CONTENT_SECURITY_POLICY)
+        response.setdefault(
+            "Permissions-Policy", "camera=(), microphone=(), geolocation=(), payment=()"
+        )
+        response.setdefault("Cross-Origin-Resource-Policy", "same-origin")
+        return response

@@ -1,0 +1,77 @@
+"""Demo data: one provider, two clients, a person for every role. Loading twice is harmless."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.db import transaction
+
+from infogerance.core.actors import SystemActor
+from infogerance.tenancy import services
+from infogerance.tenancy.models import Organization, User
+from infogerance.tenancy.roles import OrganizationKind, Role
+
+# A public, demo-only password: the demo instance listens on localhost.
+DEMO_PASSWORD = "demo-infogerance"  # noqa: S105
+
+
+@dataclass(frozen=True)
+class DemoPerson:
+    email: str
+    full_name: str
+    org_slug: str
+    role: Role
+
+
+PROVIDER = ("nordline", "Nordline Services", "Nordline Services SAS", "512345678")
+CLIENTS = [
+    ("martin", "Boulangeries Martin", "Boulangeries Martin SAS", "423456789"),
+    ("lefevre", "Cabinet Lefèvre Avocats", "SELARL Cabinet Lefèvre", "834567891"),
+]
+PEOPLE = [
+    DemoPerson("admin@nordline.example", "Claire Admin", "nordline", Role.PROVIDER_ADMIN),
+    DemoPerson("tech@nordline.example", "Hugo Technicien", "nordline", Role.PROVIDER_ENGINEER),
+    DemoPerson("audit@nordline.example", "Inès Auditrice", "nordline", Role.AUDITOR),
+    DemoPerson("dsi@martin.example", "Marc Martin (DSI)", "martin", Role.CLIENT_MANAGER),
+    DemoPerson("compta@martin.example", "Sophie Comptable", "martin", Role.CLIENT_USER),
+    DemoPerson("cac@martin.example", "Paul Commissaire", "martin", Role.AUDITOR),
+    DemoPerson("dsi@lefevre.example", "Anne Lefèvre (DSI)", "lefevre", Role.CLIENT_MANAGER),
+    DemoPerson("accueil@lefevre.example", "Léa Accueil", "lefevre", Role.CLIENT_USER),
+]
+
+
+@transaction.atomic
+def load() -> bool:
+    """Create the demo data unless it exists; True when something was created."""
+    if Organization.objects.filter(slug=PROVIDER[0]).exists():
+        return False
+    actor = SystemActor("demo")
+    slug, name, legal, siren = PROVIDER
+    provider = services.create_organization(
+        actor=actor, kind=OrganizationKind.PROVIDER, name=name, slug=slug, legal_name=legal,
+        registration_id=siren,
+    )
+    orgs = {slug: provider}
+    for slug, name, legal, siren in CLIENTS:
+        orgs[slug] = services.create_organization(
+            actor=actor, kind=OrganizationKind.CLIENT, provider=provider, name=name, slug=slug,
+            legal_name=legal, registration_id=siren,
+        )
+    for person in PEOPLE:
+        services.invite_member(
+            actor=actor, organization=orgs[person.org_slug], email=person.email,
+            full_name=person.full_name, role=person.role, password=DEMO_PASSWORD,
+            send_invitation=False,
+        )
+    return True
+
+
+def summary(created: bool) -> str:
+    lines = ["Demo data " + ("loaded." if created else "already present (instance reused).")]
+    lines.append(f"Demo logins (password for all: {DEMO_PASSWORD}):")
+    existing = set(User.objects.filter(email__in=[p.email for p in PEOPLE])
+                   .values_list("email", flat=True))
+    for person in PEOPLE:
+        if person.email in existing:
+            lines.append(f"  {person.email:<28} {person.role.label} — {person.org_slug}")
+    return "\n".join(lines)

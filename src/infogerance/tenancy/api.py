@@ -1,0 +1,205 @@
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from django.db.models import Q
+from django.http import HttpRequest
+from ninja import Router, Schema
+from pydantic import Field
+
+from infogerance.core.api import Page, StrictSchema, keyset_page
+from infogerance.tenancy import scope, services
+from infogerance.tenancy.models import Membership, Organization, User
+from infogerance.tenancy.roles import OrganizationKind, Perm, Role
+
+router = Router(tags=["tenancy"])
+
+
+class OrganizationOut(Schema):
+    id: int
+    kind: str
+    name: str
+    slug: str
+    legal_name: str
+    registration_id: str
+    country: str
+    provider_id: int | None
+    require_2fa: bool
+    is_active: bool
+    created_at: dt.datetime
+
+
+class ClientIn(StrictSchema):
+    provider_id: int
+    name: str = Field(min_length=1, max_length=200)
+    legal_name: str = Field("", max_length=200)
+    registration_id: str = Field("", max_length=40)
+    country: str = Field("FR", min_length=2, max_length=2)
+    require_2fa: bool = False
+
+
+class OrganizationPatch(StrictSchema):
+    name: str | None = Field(None, min_length=1, max_length=200)
+    legal_name: str | None = Field(None, max_length=200)
+    registration_id: str | None = Field(None, max_length=40)
+    country: str | None = Field(None, min_length=2, max_length=2)
+    require_2fa: bool | None = None
+    is_active: bool | None = None
+
+
+class UserOut(Schema):
+    id: int
+    email: str
+    full_name: str
+    language: str
+    is_active: bool
+    date_joined: dt.datetime
+
+
+class UserPatch(StrictSchema):
+    full_name: str | None = Field(None, min_length=1, max_length=200)
+    language: str | None = None
+    is_active: bool | None = None
+
+
+class MembershipOut(Schema):
+    id: int
+    organization_id: int
+    user_id: int
+    user_email: str
+    user_full_name: str
+    role: str
+    created_at: dt.datetime
+
+    @staticmethod
+    def resolve_user_email(obj: Membership) -> str:
+        return obj.user.email
+
+    @staticmethod
+    def resolve_user_full_name(obj: Membership) -> str:
+        return obj.user.full_name
+
+
+class MembershipIn(StrictSchema):
+    organization_id: int
+    email: str = Field(min_length=3, max_length=254)
+    full_name: str = Field("", max_length=200)
+    role: Role
+    language: str = "fr"
+
+
+class MembershipPatch(StrictSchema):
+    role: Role
+
+
+def _user(request: HttpRequest) -> Any:
+    return request.auth  # type: ignore[attr-defined]
+
+
+def visible_users(user: Any) -> Any:
+    """Users who are members of an organisation whose members the user may see, and self."""
+    member_orgs = scope.visible(Membership, user, Perm.VIEW_MEMBERS).values("user_id")
+    return User.objects.filter(Q(pk__in=member_orgs) | Q(pk=user.pk))
+
+
+@router.get("/organizations", response=Page[OrganizationOut], summary="List organisations")
+def list_organizations(
+    request: HttpRequest, kind: OrganizationKind | None = None, cursor: str | None = None,
+    limit: int = 50,
+) -> Any:
+    qs = scope.visible(Organization, _user(request))
+    if kind:
+        qs = qs.filter(kind=kind)
+    return keyset_page(qs, cursor=cursor, limit=limit)
+
+
+@router.get("/organizations/{org_id}", response=OrganizationOut)
+def get_organization(request: HttpRequest, org_id: int) -> Any:
+    return scope.get_visible_or_404(Organization, _user(request), pk=org_id)
+
+
+@router.post("/organizations", response={201: OrganizationOut}, summary="Add a client")
+def create_client(request: HttpRequest, payload: ClientIn) -> Any:
+    user = _user(request)
+    provider = scope.get_visible_or_404(Organization, user, pk=payload.provider_id)
+    data = payload.model_dump(exclude={"provider_id"})
+    org = services.create_organization(actor=user, kind=OrganizationKind.CLIENT,
+                                       provider=provider, **data)
+    return 201, org
+
+
+@router.patch("/organizations/{org_id}", response=OrganizationOut)
+def update_organization(request: HttpRequest, org_id: int, payload: OrganizationPatch) -> Any:
+    user = _user(request)
+    org = scope.get_visible_or_404(Organization, user, pk=org_id)
+    return services.update_organization(org, actor=user, **payload.model_dump(exclude_unset=True))
+
+
+@router.get("/users", response=Page[UserOut])
+def list_users(request: HttpRequest, organization_id: int | None = None,
+               cursor: str | None = None, limit: int = 50) -> Any:
+    user = _user(request)
+    qs = visible_users(user)
+    if organization_id is not None:
+        qs = qs.filter(
+            memberships__organization__in=scope.visible(Membership, user, Perm.VIEW_MEMBERS)
+            .filter(organization_id=organization_id).values("organization_id")
+        )
+    return keyset_page(qs.distinct(), cursor=cursor, limit=limit)
+
+
+@router.get("/users/{user_id}", response=UserOut)
+def get_user(request: HttpRequest, user_id: int) -> Any:
+    return _get_user(request, user_id)
+
+
+def _get_user(request: HttpRequest, user_id: int) -> User:
+    from django.http import Http404
+
+    found: User | None = visible_users(_user(request)).filter(pk=user_id).first()
+    if found is None:
+        raise Http404("No user matches the given query.")
+    return found
+
+
+@router.patch("/users/{user_id}", response=UserOut)
+def update_user(request: HttpRequest, user_id: int, payload: UserPatch) -> Any:
+    target = _get_user(request, user_id)
+    return services.update_user(target, actor=_user(request),
+                                **payload.model_dump(exclude_unset=True))
+
+
+@router.get("/memberships", response=Page[MembershipOut])
+def list_memberships(request: HttpRequest, organization_id: int | None = None,
+                     cursor: str | None = None, limit: int = 50) -> Any:
+    qs = scope.visible(Membership, _user(request), Perm.VIEW_MEMBERS).select_related("user")
+    if organization_id is not None:
+        qs = qs.filter(organization_id=organization_id)
+    return keyset_page(qs, cursor=cursor, limit=limit)
+
+
+@router.post("/memberships", response={201: MembershipOut}, summary="Invite a member")
+def create_membership(request: HttpRequest, payload: MembershipIn) -> Any:
+    user = _user(request)
+    org = scope.get_visible_or_404(Organization, user, pk=payload.organization_id)
+    membership = services.invite_member(
+        actor=user, organization=org, email=str(payload.email), full_name=payload.full_name,
+        role=payload.role, language=payload.language,
+    )
+    return 201, membership
+
+
+@router.patch("/memberships/{membership_id}", response=MembershipOut)
+def update_membership(request: HttpRequest, membership_id: int, payload: MembershipPatch) -> Any:
+    user = _user(request)
+    membership = scope.get_visible_or_404(Membership, user, Perm.VIEW_MEMBERS, pk=membership_id)
+    return services.change_role(membership, actor=user, role=payload.role)
+
+
+@router.delete("/memberships/{membership_id}", response={204: None})
+def delete_membership(request: HttpRequest, membership_id: int) -> Any:
+    user = _user(request)
+    membership = scope.get_visible_or_404(Membership, user, Perm.VIEW_MEMBERS, pk=membership_id)
+    services.remove_member(membership, actor=user)
+    return 204, None

@@ -1,0 +1,136 @@
+"""The tenant-safe read path.
+
+``visible(queryset, user, perm)`` is the only way views, the API and services read tenant-owned
+rows. ``get_visible_or_404`` answers 404 for anything outside the user's scope, whether it
+exists or not, and files an audit event when it does exist (a probe across tenants).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from django.core.exceptions import PermissionDenied
+from django.db.models import Model, QuerySet
+from django.http import Http404
+
+from infogerance.core.models import Scope
+from infogerance.tenancy.models import Membership, Organization
+from infogerance.tenancy.roles import OrganizationKind, Perm, Role, grants
+
+M = TypeVar("M", bound=Model)
+
+_CACHE_ATTR = "_infogerance_memberships"
+
+
+@dataclass(frozen=True)
+class Grant:
+    role: Role
+    organization_id: int
+    organization_kind: str
+    provider_id: int | None
+
+
+def grants_of(user: Any) -> list[Grant]:
+    """The user's memberships, cached on the user object for the request."""
+    if not getattr(user, "is_authenticated", False) or not getattr(user, "is_active", False):
+        return []
+    cached = getattr(user, _CACHE_ATTR, None)
+    if cached is None:
+        rows = Membership.objects.filter(user_id=user.pk, organization__is_active=True).values_list(
+            "role", "organization_id", "organization__kind", "organization__provider_id"
+        )
+        cached = [Grant(Role(r), o, k, p) for r, o, k, p in rows]
+        setattr(user, _CACHE_ATTR, cached)
+    return cached
+
+
+def forget(user: Any) -> None:
+    """Drop the cached memberships (after a change to them)."""
+    if hasattr(user, _CACHE_ATTR):
+        delattr(user, _CACHE_ATTR)
+
+
+def scope_for(user: Any, perm: Perm = Perm.VIEW) -> Scope:
+    org_ids: set[int] = set()
+    provider_ids: set[int] = set()
+    for grant in grants_of(user):
+        if not grants(grant.role, perm):
+            continue
+        if grant.organization_kind == OrganizationKind.PROVIDER:
+            provider_ids.add(grant.organization_id)
+        else:
+            org_ids.add(grant.organization_id)
+    return Scope(frozenset(org_ids), frozenset(provider_ids))
+
+
+def has_perm(user: Any, perm: Perm, organization: Organization) -> bool:
+    return scope_for(user, perm).covers(organization.pk, organization.provider_id)
+
+
+def require(user: Any, perm: Perm, organization: Organization) -> None:
+    """Raise PermissionDenied unless ``user`` holds ``perm`` on ``organization``."""
+    from infogerance.core.actors import SystemActor
+
+    if isinstance(user, SystemActor):
+        return
+    if not has_perm(user, perm, organization):
+        raise PermissionDenied(f"{perm} on organisation {organization.pk}")
+
+
+def roles_in(user: Any, organization: Organization) -> set[Role]:
+    """Roles that apply to ``organization``, directly or through its provider."""
+    roles = set()
+    for grant in grants_of(user):
+        if grant.organization_id in (organization.pk, organization.provider_id):
+            roles.add(grant.role)
+    return roles
+
+
+def visible(source: type[M] | QuerySet[M], user: Any, perm: Perm = Perm.VIEW) -> QuerySet[M]:
+    queryset = source if isinstance(source, QuerySet) else source._default_manager.all()
+    return queryset.in_scope(scope_for(user, perm))  # type: ignore[attr-defined,no-any-return]
+
+
+def get_visible_or_404(
+    source: type[M] | QuerySet[M], user: Any, perm: Perm = Perm.VIEW, **lookup: Any
+) -> M:
+    queryset = source if isinstance(source, QuerySet) else source._default_manager.all()
+    try:
+        return visible(queryset, user, perm).get(**lookup)  # type: ignore[no-any-return]
+    except (queryset.model.DoesNotExist, ValueError, TypeError):
+        pass
+    model: Any = queryset.model
+    try:
+        owner = (
+            queryset.filter(**lookup)
+            .values_list(model.TENANT_ORG_FIELD, model.TENANT_PROVIDER_FIELD)
+            .first()
+        )
+    except (ValueError, TypeError):
+        owner = None
+    if owner is not None:
+        from infogerance.audit.services import record
+
+        # Filed under the owner's tenant, so that its administrators see the probe.
+        record(
+            actor=user,
+            action="access.denied",
+            organization_id=owner[0],
+            provider_id=owner[1] or owner[0],
+            target_type=model._meta.label_lower,
+            target_id=str(lookup.get("pk") or lookup.get("id") or ""),
+            after={"reason": "outside scope", "perm": str(perm)},
+        )
+    raise Http404(f"No {queryset.model._meta.verbose_name} matches the given query.")
+
+
+def primary_organization(user: Any) -> Organization | None:
+    """The organisation a user works for (the first provider membership, else the first)."""
+    grants_list = grants_of(user)
+    if not grants_list:
+        return None
+    ordered = sorted(
+        grants_list, key=lambda g: (g.organization_kind != OrganizationKind.PROVIDER, g.role)
+    )
+    return Organization.objects.filter(pk=ordered[0].organization_id).first()

@@ -1,0 +1,19 @@
+from django.urls import include, path
+from django.views.i18n import set_language
+
+from infogerance.api import api
+from infogerance.core import views as core_views
+
+urlpatterns = [
+    path("", include("infogerance.tenancy.urls")),
+    path("accounts/", include("infogerance.accounts.urls")),
+    path("audit/", include("infogerance.audit.urls")),
+    path("i18n/setlang/", set_language, name="set_language"),
+    path("healthz", core_views.healthz, name="healthz"),
+    path("api/v1/", api.urls),
+]
+
+handler400 = "infogerance.core.views.bad_request"
+handler403 = "infogerance.core.views.permission_denied"
+handler404 = "infogerance.core.views.page_not_found"
+handler500 = "infogerance.core.views.server_error"
