@@ -1,0 +1,1 @@
+"""Test base pieces every app reuses: isolation walker, role matrix, audit assertions."""

@@ -1,0 +1,97 @@
+"""Fixtures shared by the whole suite: a small world of tenants built through the services."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+
+os.environ.setdefault("INFOGERANCE_HOME", tempfile.mkdtemp(prefix="infogerance-test-"))
+
+PASSWORD = "correct-horse-battery-9"  # noqa: S105
+MARKER = "Zebulon7Q"  # appears in every piece of the victim client's data, and nowhere else
+
+
+@dataclass
+class World:
+    provider: Any
+    victim: Any  # client A, the victim of the isolation walk
+    neighbour: Any  # client B, same provider
+    other_provider: Any  # provider Q, unrelated
+    users: dict[str, Any]
+
+    def user(self, key: str) -> Any:
+        return self.users[key]
+
+
+def build_world() -> World:
+    from infogerance.core.actors import SystemActor
+    from infogerance.tenancy import services
+    from infogerance.tenancy.roles import OrganizationKind, Role
+
+    actor = SystemActor("test")
+    provider = services.create_organization(
+        actor=actor, kind=OrganizationKind.PROVIDER, name="Provider P", slug="provider-p"
+    )
+    victim = services.create_organization(
+        actor=actor, kind=OrganizationKind.CLIENT, provider=provider,
+        name=f"Client A {MARKER}", slug="client-a", legal_name=f"{MARKER} SAS",
+    )
+    neighbour = services.create_organization(
+        actor=actor, kind=OrganizationKind.CLIENT, provider=provider, name="Client B",
+        slug="client-b",
+    )
+    other = services.create_organization(
+        actor=actor, kind=OrganizationKind.PROVIDER, name="Provider Q", slug="provider-q"
+    )
+    people = {
+        "p_admin": (provider, Role.PROVIDER_ADMIN, "Paula Admin"),
+        "p_engineer": (provider, Role.PROVIDER_ENGINEER, "Pierre Engineer"),
+        "p_auditor": (provider, Role.AUDITOR, "Pia Auditor"),
+        "a_manager": (victim, Role.CLIENT_MANAGER, f"Alice {MARKER}"),
+        "a_user": (victim, Role.CLIENT_USER, f"Arthur {MARKER}"),
+        "a_auditor": (victim, Role.AUDITOR, f"Agnes {MARKER}"),
+        "b_manager": (neighbour, Role.CLIENT_MANAGER, "Bob Manager"),
+        "b_user": (neighbour, Role.CLIENT_USER, "Bea User"),
+        "q_admin": (other, Role.PROVIDER_ADMIN, "Quentin Admin"),
+    }
+    users = {}
+    for key, (org, role, name) in people.items():
+        email = f"{key}.{MARKER.lower()}@a.example" if org == victim else f"{key}@example.org"
+        membership = services.invite_member(
+            actor=actor, organization=org, email=email, full_name=name, role=role,
+            password=PASSWORD, send_invitation=False,
+        )
+        users[key] = membership.user
+    return World(provider, victim, neighbour, other, users)
+
+
+@pytest.fixture
+def world(db: Any) -> World:
+    return build_world()
+
+
+@pytest.fixture
+def login(client: Any) -> Any:
+    """Log the test client in as a world user (no second factor)."""
+
+    def do(user: Any) -> Any:
+        client.force_login(user)
+        return client
+
+    return do
+
+
+@pytest.fixture
+def api_token() -> Any:
+    """A write token for a user, as the raw secret."""
+    from infogerance.accounts.services import create_token
+
+    def make(user: Any, scope: str = "write") -> str:
+        _row, secret = create_token(actor=user, name="test", scope=scope)
+        return secret
+
+    return make
