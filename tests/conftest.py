@@ -95,3 +95,37 @@ def api_token() -> Any:
         return secret
 
     return make
+
+
+@pytest.fixture(autouse=True)
+def _audit_triggers_allow_flush(request: Any) -> Any:
+    """Let Django flush the append-only audit table after a transactional test on SQLite.
+
+    Flushing deletes rows, which the trigger refuses (PostgreSQL truncates, which row
+    triggers do not see). The trigger is dropped just before the flush and put back before
+    the next test.
+    """
+    marker = request.node.get_closest_marker("django_db")
+    fixtures = set(request.fixturenames)
+    transactional = bool(
+        {"transactional_db", "live_server"} & fixtures
+        or (marker and marker.kwargs.get("transaction"))
+    )
+    if not (transactional or marker or "db" in fixtures):
+        yield
+        return
+    import importlib
+
+    from django.db import connection
+
+    request.getfixturevalue("transactional_db" if transactional else "db")
+    triggers = importlib.import_module("infogerance.audit.migrations.0002_append_only")
+    if connection.vendor == "sqlite":
+        with connection.cursor() as cursor:
+            for statement in triggers.SQLITE:
+                cursor.execute(statement.replace("CREATE TRIGGER", "CREATE TRIGGER IF NOT EXISTS"))
+    yield
+    if transactional and connection.vendor == "sqlite":
+        with connection.cursor() as cursor:
+            for statement in triggers.SQLITE_DOWN:
+                cursor.execute(statement)

@@ -134,6 +134,12 @@ def _audit_triggers_around_flush(transactional_db: None) -> Iterator[None]:
             cursor.execute(sql)
 
 
+@pytest.fixture(autouse=True)
+def _fast_password_hasher(settings: Any) -> None:
+    """PBKDF2's million rounds cost ~0.3 s a hash; these tests hash a dozen passwords."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
 @dataclass(frozen=True)
 class World:
     """A provider with two clients and one person per interesting role."""

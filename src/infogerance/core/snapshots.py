@@ -12,6 +12,8 @@ from django.db import models
 
 REDACTED = "***"
 SECRET_FIELDS = {"password", "key", "token_hash", "secret"}
+# Bookkeeping that every save touches: not a change anyone made.
+SKIPPED_FIELDS = {"updated_at"}
 
 
 def jsonable(value: Any) -> Any:
@@ -43,7 +45,7 @@ def snapshot(instance: models.Model, fields: Iterable[str] | None = None) -> dic
     names = set(fields) if fields is not None else None
     data: dict[str, Any] = {}
     for field in instance._meta.concrete_fields:
-        if names is not None and field.name not in names:
+        if (names is not None and field.name not in names) or field.name in SKIPPED_FIELDS:
             continue
         if field.name in SECRET_FIELDS:
             data[field.name] = REDACTED
