@@ -129,3 +129,11 @@ def _audit_triggers_allow_flush(request: Any) -> Any:
         with connection.cursor() as cursor:
             for statement in triggers.SQLITE_DOWN:
                 cursor.execute(statement)
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _fast_password_hashing() -> None:
+    """PBKDF2's 10^6 rounds cost a third of a second per user: tests use a fast hasher."""
+    from django.conf import settings
+
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

@@ -6,6 +6,7 @@ from typing import Any
 
 from django.http import HttpRequest
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 from ninja.security import APIKeyCookie, HttpBearer
 
 from infogerance.accounts.models import TokenScope
@@ -26,10 +27,10 @@ class ReadOnlyToken(Exception):
 
 
 REASONS = {
-    "unknown": "The token is not valid.",
-    "revoked": "The token was revoked.",
-    "expired": "The token has expired.",
-    "inactive user": "The token's user is deactivated.",
+    "unknown": gettext_noop("The token is not valid."),
+    "revoked": gettext_noop("The token was revoked."),
+    "expired": gettext_noop("The token has expired."),
+    "inactive user": gettext_noop("The token's user is deactivated."),
 }
 
 

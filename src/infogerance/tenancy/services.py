@@ -86,7 +86,7 @@ def create_organization(
         if not isinstance(actor, SystemActor):
             raise PermissionDenied("only the platform operator creates providers")
         if provider is not None:
-            raise ValidationError({"provider": [_("A provider has no provider.")]})
+            raise ValidationError({"provider": [_("A provider cannot have a provider.")]})
     elif kind == OrganizationKind.CLIENT:
         if provider is None or not provider.is_provider:
             raise ValidationError({"provider": [_("A client needs a provider.")]})
@@ -223,7 +223,7 @@ def _assert_not_last_admin(membership: Membership) -> None:
     ).exclude(pk=membership.pk)
     if not others.exists():
         raise ValidationError(
-            {"role": [_("An organisation keeps at least one active administrator.")]}
+            {"role": [_("An organisation must keep at least one active administrator.")]}
         )
 
 
