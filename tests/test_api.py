@@ -1,0 +1,212 @@
+"""The user API: authentication, errors that name the field, nothing changed on bad input."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from django.test import Client
+from django.utils import timezone
+
+from infogerance.accounts.models import ApiToken
+from infogerance.core.testing.audit import audit_expected, no_audit
+from infogerance.tenancy.models import Membership, Organization
+
+pytestmark = pytest.mark.django_db
+
+SCHEMA_FILE = Path(__file__).resolve().parents[1] / "docs" / "api" / "openapi.json"
+
+
+def bearer(token: str) -> Client:
+    # Messages follow Accept-Language (French by default); these tests read English ones.
+    return Client(headers={"Authorization": f"Bearer {token}", "Accept-Language": "en"})
+
+
+def post(client: Client, url: str, body: Any) -> Any:
+    return client.post(url, data=json.dumps(body), content_type="application/json")
+
+
+def test_the_committed_schema_is_current() -> None:
+    """Every API change is deliberate: refresh docs/api/openapi.json with `make openapi`."""
+    from infogerance.api import api
+
+    current = json.dumps(api.get_openapi_schema(), indent=2, sort_keys=True, ensure_ascii=False)
+    assert SCHEMA_FILE.exists(), "run `make openapi` to write docs/api/openapi.json"
+    assert SCHEMA_FILE.read_text(encoding="utf-8").strip() == current.strip(), (
+        "the API changed: review the difference, then run `make openapi`"
+    )
+
+
+def test_schema_is_served(client: Client) -> None:
+    response = client.get("/api/v1/openapi.json")
+    assert response.status_code == 200
+    assert response.json()["info"]["title"] == "Infogérance API"
+
+
+def test_me_with_a_token(world: Any, api_token: Any) -> None:
+    response = bearer(api_token(world.user("a_manager"))).get("/api/v1/me")
+    assert response.status_code == 200
+    body = response.json()
+    assert body["email"] == world.user("a_manager").email
+    assert [m["role"] for m in body["memberships"]] == ["client_manager"]
+
+
+def test_anonymous_gets_401(client: Client) -> None:
+    response = client.get("/api/v1/organizations", headers={"Accept-Language": "en"})
+    assert response.status_code == 401
+    assert "Authentication required" in response.json()["detail"]
+
+
+@pytest.mark.parametrize("state", ["expired", "revoked"])
+def test_expired_or_revoked_token(world: Any, api_token: Any, state: str) -> None:
+    user = world.user("p_admin")
+    secret = api_token(user)
+    token = ApiToken.objects.get(user=user)
+    if state == "expired":
+        ApiToken.objects.filter(pk=token.pk).update(expires_at=timezone.now() - dt.timedelta(1))
+    else:
+        ApiToken.objects.filter(pk=token.pk).update(revoked_at=timezone.now())
+    with audit_expected("auth.token_rejected") as seen:
+        response = bearer(secret).get("/api/v1/organizations")
+    assert response.status_code == 401
+    assert state in response.json()["detail"]
+    assert seen.event.after == {"reason": state}
+
+
+def test_garbage_token_is_refused_without_flooding_the_trail(world: Any) -> None:
+    with no_audit("auth.token_rejected"):
+        response = bearer("ifg_0123456789ab_forged").get("/api/v1/me")
+    assert response.status_code == 401
+    assert response.json()["detail"] == "The token is not valid."
+
+
+def test_a_read_only_token_cannot_write(world: Any, api_token: Any) -> None:
+    token = api_token(world.user("p_admin"), scope="read")
+    count = Organization.objects.count()
+    with audit_expected("access.denied"):
+        response = post(bearer(token), "/api/v1/organizations",
+                        {"provider_id": world.provider.pk, "name": "Nope"})
+    assert response.status_code == 403
+    assert response.json()["detail"] == "This token is read-only."
+    assert Organization.objects.count() == count
+
+
+def test_create_client_through_the_api(world: Any, api_token: Any) -> None:
+    token = api_token(world.user("p_admin"))
+    with audit_expected("organization.create"):
+        response = post(bearer(token), "/api/v1/organizations",
+                        {"provider_id": world.provider.pk, "name": "Client C",
+                         "registration_id": "123 456 789"})
+    assert response.status_code == 201, response.content
+    body = response.json()
+    assert body["provider_id"] == world.provider.pk and body["kind"] == "client"
+    assert body["registration_id"] == "123456789"
+
+
+def test_malformed_body_names_the_fields(world: Any, api_token: Any) -> None:
+    token = api_token(world.user("p_admin"))
+    count = Organization.objects.count()
+    response = post(bearer(token), "/api/v1/organizations",
+                    {"provider_id": "abc", "name": "", "colour": "blue"})
+    assert response.status_code == 422
+    errors = response.json()["errors"]
+    assert {"provider_id", "name", "colour"} <= set(errors)
+    assert Organization.objects.count() == count
+
+
+def test_invalid_json_is_a_clear_error(world: Any, api_token: Any) -> None:
+    response = bearer(api_token(world.user("p_admin"))).post(
+        "/api/v1/organizations", data="{not json", content_type="application/json")
+    assert response.status_code in (400, 422)
+    assert "detail" in response.json()
+
+
+def test_service_validation_names_the_field(world: Any, api_token: Any) -> None:
+    token = api_token(world.user("p_admin"))
+    response = post(bearer(token), "/api/v1/organizations",
+                    {"provider_id": world.provider.pk, "name": "Client D", "country": "F1"})
+    assert response.status_code == 400
+    assert "country" in response.json()["errors"]
+    assert not Organization.objects.filter(name="Client D").exists()
+
+
+def test_oversized_body_is_refused(world: Any, api_token: Any, settings: Any) -> None:
+    settings.MAX_REQUEST_BODY_BYTES = 2048
+    token = api_token(world.user("p_admin"))
+    response = post(bearer(token), "/api/v1/organizations",
+                    {"provider_id": world.provider.pk, "name": "x" * 5000})
+    assert response.status_code == 413
+    assert "too large" in response.json()["detail"]
+
+
+def test_permission_denied_is_403_and_audited(world: Any, api_token: Any) -> None:
+    token = api_token(world.user("p_engineer"))
+    with audit_expected("access.denied", actor_id=world.user("p_engineer").pk):
+        response = post(bearer(token), "/api/v1/organizations",
+                        {"provider_id": world.provider.pk, "name": "Client E"})
+    assert response.status_code == 403
+
+
+def test_cursor_pagination_walks_every_row_once(world: Any, api_token: Any) -> None:
+    token = api_token(world.user("p_admin"))
+    seen: list[int] = []
+    cursor = None
+    pages = 0
+    while True:
+        url = "/api/v1/memberships?limit=2" + (f"&cursor={cursor}" if cursor else "")
+        body = bearer(token).get(url).json()
+        seen += [m["id"] for m in body["items"]]
+        pages += 1
+        cursor = body["next_cursor"]
+        if not cursor:
+            break
+    # Provider P's tree: 3 provider staff + 3 in client A + 2 in client B = 8 memberships.
+    expected = Membership.objects.exclude(organization=world.other_provider).count()
+    assert expected == 8
+    assert len(seen) == len(set(seen)) == expected
+    assert pages == 4  # 8 rows, 2 per page; the 4th page reports no next cursor
+
+
+def test_bad_cursor_and_limit(world: Any, api_token: Any) -> None:
+    client = bearer(api_token(world.user("p_admin")))
+    assert client.get("/api/v1/memberships?cursor=%%%").json()["errors"].keys() == {"cursor"}
+    assert client.get("/api/v1/memberships?limit=0").json()["errors"].keys() == {"limit"}
+
+
+def test_tokens_shown_once_and_revocable(world: Any, api_token: Any) -> None:
+    client = bearer(api_token(world.user("a_manager")))
+    created = post(client, "/api/v1/tokens", {"name": "backup script", "scope": "read"})
+    assert created.status_code == 201
+    secret = created.json()["token"]
+    listed = client.get("/api/v1/tokens").json()["items"]
+    assert all("token" not in item for item in listed)
+    row = ApiToken.objects.get(pk=created.json()["id"])
+    assert secret not in row.token_hash and row.matches(secret)
+    assert bearer(secret).get("/api/v1/me").status_code == 200
+    assert client.delete(f"/api/v1/tokens/{row.pk}").status_code == 204
+    assert bearer(secret).get("/api/v1/me").status_code == 401
+
+
+def test_invite_member_through_the_api(world: Any, api_token: Any, mailoutbox: Any,
+                                      django_capture_on_commit_callbacks: Any) -> None:
+    client = bearer(api_token(world.user("a_manager")))
+    with django_capture_on_commit_callbacks(execute=True):
+        response = post(client, "/api/v1/memberships",
+                        {"organization_id": world.victim.pk, "email": "New.Person@A.example",
+                         "full_name": "New Person", "role": "client_user"})
+    assert response.status_code == 201, response.content
+    assert response.json()["user_email"] == "new.person@a.example"
+    assert len(mailoutbox) == 1 and "new.person@a.example" in mailoutbox[0].to
+    assert "/accounts/password/reset/" in mailoutbox[0].body
+
+
+def test_session_auth_requires_csrf(world: Any) -> None:
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(world.user("p_admin"))
+    assert client.get("/api/v1/me").status_code == 200
+    response = post(client, "/api/v1/tokens", {"name": "x"})
+    assert response.status_code in (401, 403)
+    assert not ApiToken.objects.exists()
