@@ -40,6 +40,10 @@ def setup_django() -> None:
         django.setup()
     except ConfigError as exc:
         raise CliError(f"configuration error: {exc}", EXIT_CONFIG) from None
+    from django.utils import translation
+
+    # The command line speaks English (the web UI follows each person's language).
+    translation.activate("en")
 
 
 def check_database() -> None:

@@ -131,6 +131,9 @@ def database_config(home: Path, variable: str = "INFOGERANCE_DATABASE_URL") -> D
         if not parsed.get("NAME") or parsed["NAME"] == ":memory:":
             raise ConfigError(f"{variable}: a SQLite URL needs a file path, got {url!r}")
         parsed["CONN_MAX_AGE"] = 0
+        # Tests use a file too: shared-cache in-memory databases fail at once on a lock
+        # where a file database waits, so concurrency tests would test the wrong thing.
+        parsed["TEST"] = {"NAME": str(home / "test.sqlite3")}
         parsed["OPTIONS"] = {
             # One writer at a time, taken at BEGIN: no upgrade deadlocks, and the audit
             # hash chain is extended by one transaction at a time.

@@ -3,11 +3,14 @@
 One browser per session, one fresh context (locale fr-FR) per test. When a test fails, a
 full-page screenshot is kept under ``test-artifacts/screenshots/``. Data is created through
 the services, as the platform itself does, with a :class:`SystemActor`.
+
+``tests/conftest.py`` supplies what the whole suite shares: the audit triggers dropped just
+before the flush that ends a transactional (live-server) test on SQLite, and a fast password
+hasher. The fixtures here are named so as not to shadow its ``world`` and ``login``.
 """
 
 from __future__ import annotations
 
-import importlib
 import os
 import re
 from collections.abc import Callable, Iterator
@@ -110,38 +113,8 @@ def page(browser: Any, request: pytest.FixtureRequest) -> Iterator[Any]:
 # --------------------------------------------------------------------------------------------
 
 
-@pytest.fixture(autouse=True)
-def _audit_triggers_around_flush(transactional_db: None) -> Iterator[None]:
-    """Keep the audit trail's append-only triggers during the test, not during the flush.
-
-    ``transactional_db`` empties every table after the test with ``DELETE FROM`` on SQLite,
-    which the ``audit_event_no_delete`` trigger refuses. The triggers are (re)created before
-    the test and dropped just before the flush (this fixture is torn down first).
-    PostgreSQL flushes with TRUNCATE, which row triggers do not see: nothing to do there.
-    """
-    from django.db import connection
-
-    if connection.vendor != "sqlite":
-        yield
-        return
-    migration = importlib.import_module("infogerance.audit.migrations.0002_append_only")
-    with connection.cursor() as cursor:
-        for sql in migration.SQLITE:
-            cursor.execute(sql.replace("CREATE TRIGGER ", "CREATE TRIGGER IF NOT EXISTS ", 1))
-    yield
-    with connection.cursor() as cursor:
-        for sql in migration.SQLITE_DOWN:
-            cursor.execute(sql)
-
-
-@pytest.fixture(autouse=True)
-def _fast_password_hasher(settings: Any) -> None:
-    """PBKDF2's million rounds cost ~0.3 s a hash; these tests hash a dozen passwords."""
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 @dataclass(frozen=True)
-class World:
+class Tenants:
     """A provider with two clients and one person per interesting role."""
 
     provider: Any
@@ -175,7 +148,7 @@ def make_member() -> Callable[..., Any]:
 
 
 @pytest.fixture
-def world(live_server: Any) -> World:
+def tenants(live_server: Any) -> Tenants:
     from infogerance.core.actors import SystemActor
     from infogerance.tenancy.roles import OrganizationKind, Role
     from infogerance.tenancy.services import create_organization
@@ -190,17 +163,13 @@ def world(live_server: Any) -> World:
     client_b = create_organization(
         actor=actor, kind=OrganizationKind.CLIENT, provider=provider, name="Cabinet Lefèvre"
     )
-    return World(
+    return Tenants(
         provider=provider,
         client_a=client_a,
         client_b=client_b,
         admin=_member(provider, "admin@nordline.example", "Claire Admin", Role.PROVIDER_ADMIN),
-        manager_a=_member(
-            client_a, "dsi@martin.example", "Marc Martin", Role.CLIENT_MANAGER
-        ),
-        manager_b=_member(
-            client_b, "dsi@lefevre.example", "Anne Lefèvre", Role.CLIENT_MANAGER
-        ),
+        manager_a=_member(client_a, "dsi@martin.example", "Marc Martin", Role.CLIENT_MANAGER),
+        manager_b=_member(client_b, "dsi@lefevre.example", "Anne Lefèvre", Role.CLIENT_MANAGER),
     )
 
 
@@ -210,8 +179,8 @@ def world(live_server: Any) -> World:
 
 
 @pytest.fixture
-def login(live_server: Any) -> Callable[..., None]:
-    """``login(page, email, password=PASSWORD)``: fill and submit the login form.
+def ui_login(live_server: Any) -> Callable[..., None]:
+    """``ui_login(page, email, password=PASSWORD)``: fill and submit the login form.
 
     The caller asserts where it lands.
     """
@@ -227,8 +196,8 @@ def login(live_server: Any) -> Callable[..., None]:
 
 
 @pytest.fixture
-def logout() -> Callable[[Any], None]:
-    """``logout(page)``: submit the header's log-out form."""
+def ui_logout() -> Callable[[Any], None]:
+    """``ui_logout(page)``: submit the header's log-out form."""
 
     def do(page: Any) -> None:
         with page.expect_navigation():

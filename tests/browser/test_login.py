@@ -10,8 +10,10 @@ from playwright.sync_api import expect
 pytestmark = pytest.mark.browser
 
 
-def test_wrong_password_is_refused_and_right_one_lands_home(page, live_server, world, login, logout):
-    login(page, world.admin.email, "Not-the-password-123")
+def test_wrong_password_is_refused_and_right_one_lands_home(
+    page, live_server, tenants, ui_login, ui_logout
+):
+    ui_login(page, tenants.admin.email, "Not-the-password-123")
     expect(page).to_have_url(re.compile(r"/accounts/login/"))
     expect(page.locator("main .errorlist")).to_be_visible()
     expect(page.locator("main .errorlist")).not_to_be_empty()
@@ -20,7 +22,7 @@ def test_wrong_password_is_refused_and_right_one_lands_home(page, live_server, w
     expect(page.locator("nav.main-nav")).to_have_count(0)
     expect(page.locator("header form[action$='/accounts/logout/']")).to_have_count(0)
 
-    login(page, world.admin.email)
+    ui_login(page, tenants.admin.email)
     expect(page).to_have_url(f"{live_server.url}/")
     expect(page.locator("h1")).to_contain_text("Claire")
     expect(page.locator("header .user-menu a[href$='/accounts/profile/']")).to_have_text(
@@ -28,7 +30,7 @@ def test_wrong_password_is_refused_and_right_one_lands_home(page, live_server, w
     )
     expect(page.locator("nav.main-nav")).to_be_visible()
 
-    logout(page)
+    ui_logout(page)
     expect(page).to_have_url(re.compile(r"/accounts/login/$"))
     expect(page.locator("#id_username")).to_be_visible()
     expect(page.locator("header form[action$='/accounts/logout/']")).to_have_count(0)

@@ -20,7 +20,7 @@ document.addEventListener('securitypolicyviolation', (e) => {
 """
 
 
-def test_admin_adds_a_client_seen_by_no_other_client(page, live_server, world, login):
+def test_admin_adds_a_client_seen_by_no_other_client(page, live_server, tenants, ui_login):
     from infogerance.audit.models import AuditEvent
     from infogerance.tenancy.models import Organization
 
@@ -41,7 +41,7 @@ def test_admin_adds_a_client_seen_by_no_other_client(page, live_server, world, l
     def csp_violations() -> list[str]:
         return page.evaluate("window.__cspViolations")
 
-    login(page, world.admin.email)
+    ui_login(page, tenants.admin.email)
     expect(page).to_have_url(f"{live_server.url}/")
     assert csp_violations() == []
 
@@ -54,11 +54,9 @@ def test_admin_adds_a_client_seen_by_no_other_client(page, live_server, world, l
     assert csp_violations() == []
 
     with page.expect_navigation():
-        page.click(f"main a[href$='/organizations/{world.provider.pk}/clients/new/']")
-    expect(page).to_have_url(
-        f"{live_server.url}/organizations/{world.provider.pk}/clients/new/"
-    )
-    expect(page.locator("main h1")).to_contain_text(world.provider.name)
+        page.click(f"main a[href$='/organizations/{tenants.provider.pk}/clients/new/']")
+    expect(page).to_have_url(f"{live_server.url}/organizations/{tenants.provider.pk}/clients/new/")
+    expect(page.locator("main h1")).to_contain_text(tenants.provider.name)
 
     page.fill("#id_name", "Transports Durand")
     page.fill("#id_legal_name", "Transports Durand SARL")
@@ -73,20 +71,20 @@ def test_admin_adds_a_client_seen_by_no_other_client(page, live_server, world, l
     props = page.locator("main dl.props")
     expect(props).to_contain_text("Transports Durand SARL")
     expect(props).to_contain_text("552100554")  # spaces removed by the service
-    expect(props).to_contain_text(world.provider.name)
+    expect(props).to_contain_text(tenants.provider.name)
     assert csp_violations() == []
 
     assert created.kind == "client"
-    assert created.provider_id == world.provider.pk
+    assert created.provider_id == tenants.provider.pk
     assert created.legal_name == "Transports Durand SARL"
     assert created.registration_id == "552100554"
     assert created.country == "FR"
     event = AuditEvent.objects.get(
         action="organization.create", target_type="tenancy.organization", target_id=str(created.pk)
     )
-    assert event.actor_id == world.admin.pk
+    assert event.actor_id == tenants.admin.pk
     assert event.organization_id == created.pk
-    assert event.provider_id == world.provider.pk
+    assert event.provider_id == tenants.provider.pk
     assert event.after["name"] == "Transports Durand"
 
     # The provider's list shows it.
@@ -98,18 +96,18 @@ def test_admin_adds_a_client_seen_by_no_other_client(page, live_server, world, l
 
     # The IT manager of another client does not see it in their list.
     page.context.clear_cookies()
-    login(page, world.manager_b.email)
+    ui_login(page, tenants.manager_b.email)
     expect(page).to_have_url(f"{live_server.url}/")
     page.goto(f"{live_server.url}/organizations/")
     table = page.locator("main table.data")
-    expect(table).to_contain_text(world.client_b.name)
+    expect(table).to_contain_text(tenants.client_b.name)
     expect(table).not_to_contain_text("Transports Durand")
     page.wait_for_load_state("networkidle")
     assert csp_violations() == []
     assert console_errors == []
 
 
-def test_client_manager_does_not_see_another_client(page, live_server, world, login):
+def test_client_manager_does_not_see_another_client(page, live_server, tenants, ui_login):
     from infogerance.core.actors import SystemActor
     from infogerance.tenancy.roles import OrganizationKind
     from infogerance.tenancy.services import create_organization
@@ -117,17 +115,17 @@ def test_client_manager_does_not_see_another_client(page, live_server, world, lo
     other = create_organization(
         actor=SystemActor("test"),
         kind=OrganizationKind.CLIENT,
-        provider=world.provider,
+        provider=tenants.provider,
         name="Transports Durand",
     )
 
-    login(page, world.manager_b.email)
+    ui_login(page, tenants.manager_b.email)
     page.goto(f"{live_server.url}/organizations/")
     table = page.locator("main table.data")
-    expect(table).to_contain_text(world.client_b.name)
+    expect(table).to_contain_text(tenants.client_b.name)
     expect(table.locator("tbody tr")).to_have_count(1)
     expect(table).not_to_contain_text("Transports Durand")
-    expect(table).not_to_contain_text(world.client_a.name)
+    expect(table).not_to_contain_text(tenants.client_a.name)
     expect(page.locator("main a[href$='/clients/new/']")).to_have_count(0)
 
     # Nor can they open it by its address.

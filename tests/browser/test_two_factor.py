@@ -23,13 +23,13 @@ def wrong_code(key: bytes) -> str:
     return next(c for c in ("000000", "111111", "222222", "333333") if c not in near)
 
 
-def test_enrol_totp_then_login_asks_for_the_code(page, live_server, world, login, logout):
+def test_enrol_totp_then_login_asks_for_the_code(page, live_server, tenants, ui_login, ui_logout):
     from django_otp.plugins.otp_totp.models import TOTPDevice
 
     from infogerance.audit.models import AuditEvent
 
-    user = world.manager_a
-    login(page, user.email)
+    user = tenants.manager_a
+    ui_login(page, user.email)
     expect(page).to_have_url(f"{live_server.url}/")
 
     # Profile: the second factor is off; the set-up link leads to the enrolment page.
@@ -64,11 +64,11 @@ def test_enrol_totp_then_login_asks_for_the_code(page, live_server, world, login
     device = TOTPDevice.objects.get(user=user, confirmed=True)
     assert AuditEvent.objects.filter(action="otp.enrol", target_id=str(user.pk)).exists()
 
-    logout(page)
+    ui_logout(page)
     expect(page).to_have_url(re.compile(r"/accounts/login/$"))
 
     # The password alone is not enough any more.
-    login(page, user.email)
+    ui_login(page, user.email)
     expect(page).to_have_url(re.compile(r"/accounts/2fa/verify/"))
     expect(page.locator("#id_token")).to_be_visible()
     page.goto(f"{live_server.url}/organizations/")
@@ -91,16 +91,16 @@ def test_enrol_totp_then_login_asks_for_the_code(page, live_server, world, login
         page.click("main form.stacked button[type=submit]")
     expect(page).to_have_url(f"{live_server.url}/organizations/")
     expect(page.locator("h1")).to_be_visible()
-    expect(page.locator("main table.data")).to_contain_text(world.client_a.name)
+    expect(page.locator("main table.data")).to_contain_text(tenants.client_a.name)
     expect(page.locator("header .user-menu a[href$='/accounts/profile/']")).to_have_text(
         user.full_name
     )
 
 
-def test_replayed_code_is_refused(page, live_server, world, login, logout):
+def test_replayed_code_is_refused(page, live_server, tenants, ui_login, ui_logout):
     """The code used at enrolment cannot be used again to log in (replay protection)."""
-    user = world.manager_b
-    login(page, user.email)
+    user = tenants.manager_b
+    ui_login(page, user.email)
     page.goto(f"{live_server.url}/accounts/2fa/setup/")
     key = base64.b32decode(page.locator("#totp-secret").inner_text().strip())
     used = code(key)
@@ -109,8 +109,8 @@ def test_replayed_code_is_refused(page, live_server, world, login, logout):
         page.click("main form button[type=submit]")
     expect(page).to_have_url(re.compile(r"/accounts/profile/$"))
 
-    logout(page)
-    login(page, user.email)
+    ui_logout(page)
+    ui_login(page, user.email)
     expect(page).to_have_url(re.compile(r"/accounts/2fa/verify/"))
     page.fill("#id_token", used)
     with page.expect_navigation():
@@ -120,7 +120,7 @@ def test_replayed_code_is_refused(page, live_server, world, login, logout):
 
 
 def test_organisation_requiring_2fa_sends_member_to_setup(
-    page, live_server, world, login, make_member
+    page, live_server, tenants, ui_login, make_member
 ):
     from infogerance.core.actors import SystemActor
     from infogerance.tenancy.roles import OrganizationKind, Role
@@ -129,13 +129,13 @@ def test_organisation_requiring_2fa_sends_member_to_setup(
     strict = create_organization(
         actor=SystemActor("test"),
         kind=OrganizationKind.CLIENT,
-        provider=world.provider,
+        provider=tenants.provider,
         name="Banque Prudente",
         require_2fa=True,
     )
     member = make_member(strict, "rssi@prudente.example", "Rémi Prudent", Role.CLIENT_USER)
 
-    login(page, member.email)
+    ui_login(page, member.email)
     expect(page).to_have_url(re.compile(r"/accounts/2fa/setup/$"))
     expect(page.locator("#totp-secret")).to_be_visible()
     expect(page.locator("main .badge-warn")).to_be_visible()  # "required by your organisation"
@@ -147,7 +147,7 @@ def test_organisation_requiring_2fa_sends_member_to_setup(
 
     # A member of an organisation without the requirement is not bothered.
     page.context.clear_cookies()
-    other = world.manager_a
-    login(page, other.email)
+    other = tenants.manager_a
+    ui_login(page, other.email)
     expect(page).to_have_url(f"{live_server.url}/")
     expect(page.locator("h1")).to_contain_text("Marc")

@@ -83,7 +83,12 @@ def otp_verify(request: HttpRequest) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         token = form.cleaned_data["token"].strip()
         allowed, _data = device.verify_is_allowed()
-        if allowed and token.isdigit() and device.verify_token(token):
+        if not allowed:
+            # django-otp slows guessing down: each failure doubles the wait before the next try.
+            form.add_error("token", _("Too many wrong codes: wait a few seconds and try again."))
+            return render(request, "accounts/otp_verify.html",
+                          {"form": form, "next": _safe_next(request)}, status=429)
+        if token.isdigit() and device.verify_token(token):
             otp_login(request, device)
             record(actor=request.user, action="otp.verify", target=request.user,
                    **services.user_tenant(request.user))

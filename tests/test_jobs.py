@@ -1,0 +1,76 @@
+"""Background jobs: the scheduler claims each occurrence once, the worker runs the queue."""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+from typing import Any
+
+import pytest
+from django.db import close_old_connections, connection
+from django_tasks_db.models import DBTaskResult
+
+from infogerance.audit.models import AuditEvent
+from infogerance.core import scheduler
+from infogerance.core.models import ScheduledOccurrence
+
+NOON = dt.datetime(2026, 11, 28, 12, 0, tzinfo=dt.UTC)
+
+
+@pytest.mark.django_db
+def test_one_occurrence_per_slot() -> None:
+    assert scheduler.tick(NOON, worker_id="a") == ["audit.verify_chain"]
+    # Same day, another scheduler (or the same one later): nothing more to do.
+    assert scheduler.tick(NOON + dt.timedelta(hours=5), worker_id="b") == []
+    assert DBTaskResult.objects.count() == 1
+    # The next day is a new slot.
+    assert scheduler.tick(NOON + dt.timedelta(days=1), worker_id="b") == ["audit.verify_chain"]
+    slots = list(ScheduledOccurrence.objects.order_by("slot").values_list("slot", "claimed_by"))
+    assert slots == [(dt.datetime(2026, 11, 28, tzinfo=dt.UTC), "a"),
+                     (dt.datetime(2026, 11, 29, tzinfo=dt.UTC), "b")]
+
+
+def test_slots_are_aligned_on_the_period() -> None:
+    job = scheduler.PeriodicJob("x", dt.timedelta(hours=6), task=None)
+    assert job.slot(dt.datetime(2026, 11, 28, 13, 59, tzinfo=dt.UTC)) == dt.datetime(
+        2026, 11, 28, 12, 0, tzinfo=dt.UTC)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_schedulers_never_double_run() -> None:
+    """Eight schedulers race for the same occurrence: exactly one wins."""
+    results: list[list[str]] = []
+    errors: list[BaseException] = []
+    barrier = threading.Barrier(8)
+
+    def contender(n: int) -> None:
+        try:
+            barrier.wait()
+            results.append(scheduler.tick(NOON, worker_id=f"w{n}"))
+        except BaseException as exc:
+            errors.append(exc)
+        finally:
+            close_old_connections()
+
+    threads = [threading.Thread(target=contender, args=(n,)) for n in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors
+    assert sorted(len(r) for r in results) == [0] * 7 + [1]
+    assert DBTaskResult.objects.count() == 1
+    assert ScheduledOccurrence.objects.count() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_worker_runs_queued_tasks(capsys: Any) -> None:
+    from infogerance.cli import main
+
+    scheduler.tick(NOON)
+    assert main(["worker", "--batch", "--no-scheduler"]) == 0
+    task = DBTaskResult.objects.get()
+    assert task.status == "SUCCESSFUL", task.traceback
+    event = AuditEvent.objects.get(action="audit.chain_verified")
+    assert event.after["ok"] is True and event.after["problem"] is None
+    assert connection.vendor in {"sqlite", "postgresql"}
