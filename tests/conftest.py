@@ -11,7 +11,7 @@ import pytest
 
 os.environ.setdefault("INFOGERANCE_HOME", tempfile.mkdtemp(prefix="infogerance-test-"))
 
-PASSWORD = "correct-horse-battery-9"  # noqa: S105
+PASSWORD = "correct-horse-battery-9"
 MARKER = "Zebulon7Q"  # appears in every piece of the victim client's data, and nowhere else
 
 
@@ -37,11 +37,18 @@ def build_world() -> World:
         actor=actor, kind=OrganizationKind.PROVIDER, name="Provider P", slug="provider-p"
     )
     victim = services.create_organization(
-        actor=actor, kind=OrganizationKind.CLIENT, provider=provider,
-        name=f"Client A {MARKER}", slug="client-a", legal_name=f"{MARKER} SAS",
+        actor=actor,
+        kind=OrganizationKind.CLIENT,
+        provider=provider,
+        name=f"Client A {MARKER}",
+        slug="client-a",
+        legal_name=f"{MARKER} SAS",
     )
     neighbour = services.create_organization(
-        actor=actor, kind=OrganizationKind.CLIENT, provider=provider, name="Client B",
+        actor=actor,
+        kind=OrganizationKind.CLIENT,
+        provider=provider,
+        name="Client B",
         slug="client-b",
     )
     other = services.create_organization(
@@ -62,8 +69,13 @@ def build_world() -> World:
     for key, (org, role, name) in people.items():
         email = f"{key}.{MARKER.lower()}@a.example" if org == victim else f"{key}@example.org"
         membership = services.invite_member(
-            actor=actor, organization=org, email=email, full_name=name, role=role,
-            password=PASSWORD, send_invitation=False,
+            actor=actor,
+            organization=org,
+            email=email,
+            full_name=name,
+            role=role,
+            password=PASSWORD,
+            send_invitation=False,
         )
         users[key] = membership.user
     return World(provider, victim, neighbour, other, users)

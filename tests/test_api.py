@@ -87,8 +87,11 @@ def test_a_read_only_token_cannot_write(world: Any, api_token: Any) -> None:
     token = api_token(world.user("p_admin"), scope="read")
     count = Organization.objects.count()
     with audit_expected("access.denied"):
-        response = post(bearer(token), "/api/v1/organizations",
-                        {"provider_id": world.provider.pk, "name": "Nope"})
+        response = post(
+            bearer(token),
+            "/api/v1/organizations",
+            {"provider_id": world.provider.pk, "name": "Nope"},
+        )
     assert response.status_code == 403
     assert response.json()["detail"] == "This token is read-only."
     assert Organization.objects.count() == count
@@ -97,20 +100,28 @@ def test_a_read_only_token_cannot_write(world: Any, api_token: Any) -> None:
 def test_create_client_through_the_api(world: Any, api_token: Any) -> None:
     token = api_token(world.user("p_admin"))
     with audit_expected("organization.create"):
-        response = post(bearer(token), "/api/v1/organizations",
-                        {"provider_id": world.provider.pk, "name": "Client C",
-                         "registration_id": "123 456 789"})
+        response = post(
+            bearer(token),
+            "/api/v1/organizations",
+            {
+                "provider_id": world.provider.pk,
+                "name": "Client C",
+                "registration_id": "123 456 789",
+            },
+        )
     assert response.status_code == 201, response.content
     body = response.json()
-    assert body["provider_id"] == world.provider.pk and body["kind"] == "client"
+    assert body["provider_id"] == world.provider.pk
+    assert body["kind"] == "client"
     assert body["registration_id"] == "123456789"
 
 
 def test_malformed_body_names_the_fields(world: Any, api_token: Any) -> None:
     token = api_token(world.user("p_admin"))
     count = Organization.objects.count()
-    response = post(bearer(token), "/api/v1/organizations",
-                    {"provider_id": "abc", "name": "", "colour": "blue"})
+    response = post(
+        bearer(token), "/api/v1/organizations", {"provider_id": "abc", "name": "", "colour": "blue"}
+    )
     assert response.status_code == 422
     errors = response.json()["errors"]
     assert {"provider_id", "name", "colour"} <= set(errors)
@@ -119,15 +130,19 @@ def test_malformed_body_names_the_fields(world: Any, api_token: Any) -> None:
 
 def test_invalid_json_is_a_clear_error(world: Any, api_token: Any) -> None:
     response = bearer(api_token(world.user("p_admin"))).post(
-        "/api/v1/organizations", data="{not json", content_type="application/json")
+        "/api/v1/organizations", data="{not json", content_type="application/json"
+    )
     assert response.status_code in (400, 422)
     assert "detail" in response.json()
 
 
 def test_service_validation_names_the_field(world: Any, api_token: Any) -> None:
     token = api_token(world.user("p_admin"))
-    response = post(bearer(token), "/api/v1/organizations",
-                    {"provider_id": world.provider.pk, "name": "Client D", "country": "F1"})
+    response = post(
+        bearer(token),
+        "/api/v1/organizations",
+        {"provider_id": world.provider.pk, "name": "Client D", "country": "F1"},
+    )
     assert response.status_code == 400
     assert "country" in response.json()["errors"]
     assert not Organization.objects.filter(name="Client D").exists()
@@ -136,8 +151,11 @@ def test_service_validation_names_the_field(world: Any, api_token: Any) -> None:
 def test_oversized_body_is_refused(world: Any, api_token: Any, settings: Any) -> None:
     settings.MAX_REQUEST_BODY_BYTES = 2048
     token = api_token(world.user("p_admin"))
-    response = post(bearer(token), "/api/v1/organizations",
-                    {"provider_id": world.provider.pk, "name": "x" * 5000})
+    response = post(
+        bearer(token),
+        "/api/v1/organizations",
+        {"provider_id": world.provider.pk, "name": "x" * 5000},
+    )
     assert response.status_code == 413
     assert "too large" in response.json()["detail"]
 
@@ -145,8 +163,11 @@ def test_oversized_body_is_refused(world: Any, api_token: Any, settings: Any) ->
 def test_permission_denied_is_403_and_audited(world: Any, api_token: Any) -> None:
     token = api_token(world.user("p_engineer"))
     with audit_expected("access.denied", actor_id=world.user("p_engineer").pk):
-        response = post(bearer(token), "/api/v1/organizations",
-                        {"provider_id": world.provider.pk, "name": "Client E"})
+        response = post(
+            bearer(token),
+            "/api/v1/organizations",
+            {"provider_id": world.provider.pk, "name": "Client E"},
+        )
     assert response.status_code == 403
 
 
@@ -184,22 +205,32 @@ def test_tokens_shown_once_and_revocable(world: Any, api_token: Any) -> None:
     listed = client.get("/api/v1/tokens").json()["items"]
     assert all("token" not in item for item in listed)
     row = ApiToken.objects.get(pk=created.json()["id"])
-    assert secret not in row.token_hash and row.matches(secret)
+    assert secret not in row.token_hash
+    assert row.matches(secret)
     assert bearer(secret).get("/api/v1/me").status_code == 200
     assert client.delete(f"/api/v1/tokens/{row.pk}").status_code == 204
     assert bearer(secret).get("/api/v1/me").status_code == 401
 
 
-def test_invite_member_through_the_api(world: Any, api_token: Any, mailoutbox: Any,
-                                      django_capture_on_commit_callbacks: Any) -> None:
+def test_invite_member_through_the_api(
+    world: Any, api_token: Any, mailoutbox: Any, django_capture_on_commit_callbacks: Any
+) -> None:
     client = bearer(api_token(world.user("a_manager")))
     with django_capture_on_commit_callbacks(execute=True):
-        response = post(client, "/api/v1/memberships",
-                        {"organization_id": world.victim.pk, "email": "New.Person@A.example",
-                         "full_name": "New Person", "role": "client_user"})
+        response = post(
+            client,
+            "/api/v1/memberships",
+            {
+                "organization_id": world.victim.pk,
+                "email": "New.Person@A.example",
+                "full_name": "New Person",
+                "role": "client_user",
+            },
+        )
     assert response.status_code == 201, response.content
     assert response.json()["user_email"] == "new.person@a.example"
-    assert len(mailoutbox) == 1 and "new.person@a.example" in mailoutbox[0].to
+    assert len(mailoutbox) == 1
+    assert "new.person@a.example" in mailoutbox[0].to
     assert "/accounts/password/reset/" in mailoutbox[0].body
 
 

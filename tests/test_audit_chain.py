@@ -18,8 +18,9 @@ pytestmark = pytest.mark.django_db
 
 
 def _events(n: int) -> list[AuditEvent]:
-    return [record(actor=SystemActor("test"), action="test.event", after={"n": i})
-            for i in range(n)]
+    return [
+        record(actor=SystemActor("test"), action="test.event", after={"n": i}) for i in range(n)
+    ]
 
 
 def _raw(sql: str, params: list[Any]) -> None:
@@ -41,11 +42,14 @@ def _raw(sql: str, params: list[Any]) -> None:
 def test_events_are_chained() -> None:
     first, second, third = _events(3)
     assert first.prev_hash == GENESIS_HASH
-    assert second.prev_hash == first.hash and third.prev_hash == second.hash
+    assert second.prev_hash == first.hash
+    assert third.prev_hash == second.hash
     assert [e.seq for e in (first, second, third)] == [1, 2, 3]
     assert third.hash == third.compute_hash()
     report = verify_chain()
-    assert report.ok and report.checked == 3 and report.head_hash == third.hash
+    assert report.ok
+    assert report.checked == 3
+    assert report.head_hash == third.hash
 
 
 def test_the_orm_refuses_to_change_an_event() -> None:
@@ -70,19 +74,23 @@ def test_verify_names_an_altered_row(capsys: Any) -> None:
     _events(5)
     _raw("UPDATE audit_auditevent SET actor_label = %s WHERE seq = %s", ["mallory", 3])
     report = verify_chain()
-    assert not report.ok and report.problem is not None
-    assert report.problem.seq == 3 and "altered" in report.problem.reason
+    assert not report.ok
+    assert report.problem is not None
+    assert report.problem.seq == 3
+    assert "altered" in report.problem.reason
     assert report.checked == 2  # events 1 and 2 were verified before the broken link
     assert main(["audit", "verify"]) == 1
     out = capsys.readouterr().out
-    assert "BROKEN at event #3" in out and "altered" in out
+    assert "BROKEN at event #3" in out
+    assert "altered" in out
 
 
 def test_verify_names_a_deleted_row(capsys: Any) -> None:
     _events(5)
     _raw("DELETE FROM audit_auditevent WHERE seq = %s", [2])
     report = verify_chain()
-    assert report.problem is not None and report.problem.seq == 3
+    assert report.problem is not None
+    assert report.problem.seq == 3
     assert "#2 is missing" in report.problem.reason
     assert main(["audit", "verify"]) == 1
     assert "event #2 is missing (deleted)" in capsys.readouterr().out
@@ -94,10 +102,13 @@ def test_verify_catches_a_rehashed_forgery() -> None:
     forged = AuditEvent.objects.get(seq=2)
     forged.actor_label = "mallory"
     new_hash = forged.compute_hash()
-    _raw("UPDATE audit_auditevent SET actor_label = %s, hash = %s WHERE seq = %s",
-         ["mallory", new_hash, 2])
+    _raw(
+        "UPDATE audit_auditevent SET actor_label = %s, hash = %s WHERE seq = %s",
+        ["mallory", new_hash, 2],
+    )
     report = verify_chain()
-    assert report.problem is not None and report.problem.seq == 3
+    assert report.problem is not None
+    assert report.problem.seq == 3
     assert "link" in report.problem.reason
     assert events[2].prev_hash != new_hash
 
@@ -119,8 +130,9 @@ def test_services_write_events_with_before_and_after(world: Any) -> None:
     from infogerance.tenancy import services
 
     with audit_expected("organization.update", target_id=str(world.victim.pk)) as seen:
-        services.update_organization(world.victim, actor=world.user("p_admin"),
-                                     country="BE", legal_name="Nouveau nom SAS")
+        services.update_organization(
+            world.victim, actor=world.user("p_admin"), country="BE", legal_name="Nouveau nom SAS"
+        )
     event = seen.event
     assert event.before == {"country": "FR", "legal_name": world.victim.legal_name}
     assert event.after == {"country": "BE", "legal_name": "Nouveau nom SAS"}

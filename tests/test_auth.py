@@ -22,8 +22,9 @@ LOGIN = "/accounts/login/"
 
 
 def login_post(client: Client, email: str, password: str) -> Any:
-    return client.post(LOGIN, {"username": email, "password": password},
-                       headers={"Accept-Language": "en"})
+    return client.post(
+        LOGIN, {"username": email, "password": password}, headers={"Accept-Language": "en"}
+    )
 
 
 def test_login_and_logout_are_audited(world: Any) -> None:
@@ -31,7 +32,8 @@ def test_login_and_logout_are_audited(world: Any) -> None:
     user = world.user("a_manager")
     with audit_expected("auth.login", actor_id=user.pk, organization_id=world.victim.pk):
         response = login_post(client, user.email.upper(), PASSWORD)
-    assert response.status_code == 302 and response["Location"] == "/"
+    assert response.status_code == 302
+    assert response["Location"] == "/"
     with audit_expected("auth.logout", actor_id=user.pk):
         client.post("/accounts/logout/")
     assert client.get("/").status_code == 302
@@ -73,7 +75,8 @@ def test_second_factor_is_asked_after_the_password(world: Any) -> None:
     client = Client()
     assert login_post(client, user.email, PASSWORD).status_code == 302
     home = client.get("/")
-    assert home.status_code == 302 and home["Location"].startswith(reverse("accounts:otp_verify"))
+    assert home.status_code == 302
+    assert home["Location"].startswith(reverse("accounts:otp_verify"))
     # The API's session auth is closed too until the second factor is passed.
     assert client.get("/api/v1/me").status_code == 401
     # The next time step's code is accepted (the device tolerates one step of drift).
@@ -87,9 +90,11 @@ def test_second_factor_is_asked_after_the_password(world: Any) -> None:
     other = Client()
     login_post(other, user.email, PASSWORD)
     with audit_expected("otp.failed", actor_id=user.pk):
-        refused = other.post(reverse("accounts:otp_verify"), {"token": next_code},
-                             headers={"Accept-Language": "en"})
-    assert refused.status_code == 200 and "not valid" in refused.content.decode()
+        refused = other.post(
+            reverse("accounts:otp_verify"), {"token": next_code}, headers={"Accept-Language": "en"}
+        )
+    assert refused.status_code == 200
+    assert "not valid" in refused.content.decode()
     assert other.get("/").status_code == 302
 
 
@@ -101,9 +106,11 @@ def test_an_organisation_can_require_the_second_factor(world: Any) -> None:
     client = Client()
     login_post(client, user.email, PASSWORD)
     response = client.get("/organizations/")
-    assert response.status_code == 302 and response["Location"] == reverse("accounts:otp_setup")
+    assert response.status_code == 302
+    assert response["Location"] == reverse("accounts:otp_setup")
     setup = client.get(reverse("accounts:otp_setup"))
-    assert setup.status_code == 200 and b"<svg" in setup.content
+    assert setup.status_code == 200
+    assert b"<svg" in setup.content
     # and it cannot be switched off while required
     device = TOTPDevice.objects.get(user=user)
     secret = base64.b32decode(setup.context["secret"])
@@ -125,41 +132,53 @@ def test_password_reset_by_email(world: Any, mailoutbox: Any) -> None:
     form_page = client.get("/" + path, follow=True)
     assert form_page.status_code == 200
     with audit_expected("password.reset", target_id=str(user.pk)):
-        done = client.post(form_page.redirect_chain[-1][0],
-                           {"new_password1": "a-brand-new-pass-42",
-                            "new_password2": "a-brand-new-pass-42"})
+        done = client.post(
+            form_page.redirect_chain[-1][0],
+            {"new_password1": "a-brand-new-pass-42", "new_password2": "a-brand-new-pass-42"},
+        )
     assert done.status_code == 302
     assert login_post(Client(), user.email, "a-brand-new-pass-42").status_code == 302
 
 
 def test_unknown_address_gets_the_same_answer(world: Any, mailoutbox: Any) -> None:
     response = Client().post(reverse("accounts:password_reset"), {"email": "nobody@x.example"})
-    assert response.status_code == 302 and not mailoutbox
+    assert response.status_code == 302
+    assert not mailoutbox
 
 
 def test_password_change_validates_and_audits(world: Any, login: Any) -> None:
     user = world.user("a_manager")
     client = login(user)
-    weak = client.post(reverse("accounts:password_change"),
-                       {"old_password": PASSWORD, "new_password1": "123",
-                        "new_password2": "123"})
-    assert weak.status_code == 200 and weak.context["form"].errors["new_password2"]
+    weak = client.post(
+        reverse("accounts:password_change"),
+        {"old_password": PASSWORD, "new_password1": "123", "new_password2": "123"},
+    )
+    assert weak.status_code == 200
+    assert weak.context["form"].errors["new_password2"]
     with audit_expected("password.change", actor_id=user.pk):
-        ok = client.post(reverse("accounts:password_change"),
-                         {"old_password": PASSWORD, "new_password1": "another-long-pass-7",
-                          "new_password2": "another-long-pass-7"})
+        ok = client.post(
+            reverse("accounts:password_change"),
+            {
+                "old_password": PASSWORD,
+                "new_password1": "another-long-pass-7",
+                "new_password2": "another-long-pass-7",
+            },
+        )
     assert ok.status_code == 302
 
 
 def test_tokens_from_the_profile_page(world: Any, login: Any) -> None:
     user = world.user("a_user")
     client = login(user)
-    created = client.post(reverse("accounts:token_create"),
-                          {"name": "laptop", "scope": "read", "days": 30})
+    created = client.post(
+        reverse("accounts:token_create"), {"name": "laptop", "scope": "read", "days": 30}
+    )
     assert created.status_code == 200
     secret = created.context["secret"]
-    assert secret.startswith("ifg_") and secret in created.content.decode()
+    assert secret.startswith("ifg_")
+    assert secret in created.content.decode()
     profile = client.get(reverse("accounts:profile")).content.decode()
-    assert "laptop" in profile and secret not in profile
+    assert "laptop" in profile
+    assert secret not in profile
     bad = client.post(reverse("accounts:token_create"), {"name": "", "scope": "x", "days": 0})
     assert bad.status_code == 400

@@ -22,20 +22,24 @@ EXE = [sys.executable, "-m", "infogerance"]
 def run(args: list[str], home: Path, **env: str) -> subprocess.CompletedProcess[str]:
     environment = {k: v for k, v in os.environ.items() if not k.startswith("INFOGERANCE_")}
     environment.update({"INFOGERANCE_HOME": str(home), **env})
-    return subprocess.run([*EXE, *args], env=environment, capture_output=True, text=True,
-                          timeout=120, check=False)
+    return subprocess.run(
+        [*EXE, *args], env=environment, capture_output=True, text=True, timeout=120, check=False
+    )
 
 
 def test_version(tmp_path: Path) -> None:
     result = run(["--version"], tmp_path)
-    assert result.returncode == 0 and result.stdout.strip() == f"infogerance {__version__}"
+    assert result.returncode == 0
+    assert result.stdout.strip() == f"infogerance {__version__}"
 
 
 @pytest.mark.parametrize(
     ("env", "message"),
     [
-        ({"INFOGERANCE_DATABASE_URL": "mysql://u:p@h/db"},
-         "INFOGERANCE_DATABASE_URL: unsupported database 'mysql' in mysql://u:***@h/db"),
+        (
+            {"INFOGERANCE_DATABASE_URL": "mysql://u:p@h/db"},
+            "INFOGERANCE_DATABASE_URL: unsupported database 'mysql' in mysql://u:***@h/db",
+        ),
         ({"INFOGERANCE_EMAIL_PORT": "abc"}, "INFOGERANCE_EMAIL_PORT: expected an integer"),
         ({"INFOGERANCE_DEBUG": "maybe"}, "INFOGERANCE_DEBUG: expected true or false"),
         ({"INFOGERANCE_SECRET_KEY": "short"}, "INFOGERANCE_SECRET_KEY: must be at least 32"),
@@ -43,20 +47,23 @@ def test_version(tmp_path: Path) -> None:
         ({"INFOGERANCE_EMAIL_BACKEND": "pigeon"}, "INFOGERANCE_EMAIL_BACKEND: expected one of"),
     ],
 )
-def test_bad_configuration_is_one_clear_line(tmp_path: Path, env: dict[str, str],
-                                             message: str) -> None:
+def test_bad_configuration_is_one_clear_line(
+    tmp_path: Path, env: dict[str, str], message: str
+) -> None:
     result = run(["init"], tmp_path, **env)
     assert result.returncode == 2
     assert "Traceback" not in result.stderr
     lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith(f"infogerance: configuration error: {message}")
+    assert len(lines) == 1
+    assert lines[0].startswith(f"infogerance: configuration error: {message}")
 
 
 def test_unreachable_database_names_its_url_without_the_password(tmp_path: Path) -> None:
     url = "postgresql://bob:s3cret-pw@127.0.0.1:9/nowhere"
     result = run(["init"], tmp_path, INFOGERANCE_DATABASE_URL=url)
     assert result.returncode == 2
-    assert "Traceback" not in result.stderr and "s3cret-pw" not in result.stderr
+    assert "Traceback" not in result.stderr
+    assert "s3cret-pw" not in result.stderr
     assert "cannot reach the database at postgresql://bob:***@127.0.0.1:9/nowhere" in result.stderr
 
 
@@ -66,7 +73,8 @@ def test_secret_key_is_generated_once_with_mode_0600(tmp_path: Path) -> None:
     assert stat.S_IMODE(key_file.stat().st_mode) == 0o600
     first = key_file.read_text()
     assert run(["init"], tmp_path).returncode == 0
-    assert key_file.read_text() == first and len(first.strip()) >= 32
+    assert key_file.read_text() == first
+    assert len(first.strip()) >= 32
 
 
 def test_commands_need_an_initialised_instance(tmp_path: Path) -> None:
@@ -78,28 +86,66 @@ def test_commands_need_an_initialised_instance(tmp_path: Path) -> None:
 def test_init_createuser_demo_and_verify(tmp_path: Path) -> None:
     assert run(["init"], tmp_path).returncode == 0
     created = subprocess.run(
-        [*EXE, "createuser", "boss@acme.example", "--organization", "acme", "--role",
-         "provider_admin", "--create-provider", "Acme Services", "--password-stdin"],
-        input="a-long-enough-password\n", capture_output=True, text=True, check=False,
-        env={**{k: v for k, v in os.environ.items() if not k.startswith("INFOGERANCE_")},
-             "INFOGERANCE_HOME": str(tmp_path)},
+        [
+            *EXE,
+            "createuser",
+            "boss@acme.example",
+            "--organization",
+            "acme",
+            "--role",
+            "provider_admin",
+            "--create-provider",
+            "Acme Services",
+            "--password-stdin",
+        ],
+        input="a-long-enough-password\n",
+        capture_output=True,
+        text=True,
+        check=False,
+        env={
+            **{k: v for k, v in os.environ.items() if not k.startswith("INFOGERANCE_")},
+            "INFOGERANCE_HOME": str(tmp_path),
+        },
     )
     assert created.returncode == 0, created.stderr
     assert "boss@acme.example is Provider administrator of Acme Services" in created.stdout
-    duplicate = run(["createuser", "boss@acme.example", "--organization", "acme", "--role",
-                     "provider_engineer", "--no-password"], tmp_path)
-    assert duplicate.returncode == 1 and "email: This person is already a member." in \
-        duplicate.stderr
-    wrong_org = run(["createuser", "x@acme.example", "--organization", "nope", "--role",
-                     "client_user", "--no-password"], tmp_path)
-    assert wrong_org.returncode == 1 and "--organization: no organisation" in wrong_org.stderr
+    duplicate = run(
+        [
+            "createuser",
+            "boss@acme.example",
+            "--organization",
+            "acme",
+            "--role",
+            "provider_engineer",
+            "--no-password",
+        ],
+        tmp_path,
+    )
+    assert duplicate.returncode == 1
+    assert "email: This person is already a member." in duplicate.stderr
+    wrong_org = run(
+        [
+            "createuser",
+            "x@acme.example",
+            "--organization",
+            "nope",
+            "--role",
+            "client_user",
+            "--no-password",
+        ],
+        tmp_path,
+    )
+    assert wrong_org.returncode == 1
+    assert "--organization: no organisation" in wrong_org.stderr
     first = run(["demo"], tmp_path)
-    assert first.returncode == 0 and "Demo data loaded." in first.stdout
+    assert first.returncode == 0
+    assert "Demo data loaded." in first.stdout
     assert "admin@nordline.example" in first.stdout
     second = run(["demo"], tmp_path)
     assert "already present (instance reused)" in second.stdout
     verify = run(["audit", "verify"], tmp_path)
-    assert verify.returncode == 0 and verify.stdout.startswith("OK: ")
+    assert verify.returncode == 0
+    assert verify.stdout.startswith("OK: ")
 
 
 def _free_port() -> int:
@@ -113,9 +159,13 @@ def test_serve_runs_the_production_server_and_a_worker(tmp_path: Path) -> None:
     port = _free_port()
     environment = {k: v for k, v in os.environ.items() if not k.startswith("INFOGERANCE_")}
     environment["INFOGERANCE_HOME"] = str(tmp_path)
-    process = subprocess.Popen([*EXE, "serve", "--port", str(port), "--workers", "1"],
-                               env=environment, stdout=subprocess.PIPE,
-                               stderr=subprocess.STDOUT, text=True)
+    process = subprocess.Popen(
+        [*EXE, "serve", "--port", str(port), "--workers", "1"],
+        env=environment,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     try:
         deadline = time.monotonic() + 30
         body: Any = None
@@ -132,16 +182,24 @@ def test_serve_runs_the_production_server_and_a_worker(tmp_path: Path) -> None:
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/accounts/login/", timeout=5) as r:
             page = r.read().decode()
             assert r.headers["Content-Security-Policy"].startswith("default-src 'self'")
-        assert 'lang="fr"' in page and "/static/infogerance/css/app.css" in page
+        assert 'lang="fr"' in page
+        assert "/static/infogerance/css/app.css" in page
         # The embedded worker ran the scheduler: today's audit verification was queued and run.
         deadline = time.monotonic() + 30
         verified = ""
         while time.monotonic() < deadline and "OK" not in verified:
             time.sleep(0.5)
-            check = run(["manage", "shell", "-c",
-                         "from infogerance.audit.models import AuditEvent as E;"
-                         "print('OK' if E.objects.filter(action='audit.chain_verified')"
-                         ".exists() else 'no')"], tmp_path)
+            check = run(
+                [
+                    "manage",
+                    "shell",
+                    "-c",
+                    "from infogerance.audit.models import AuditEvent as E;"
+                    "print('OK' if E.objects.filter(action='audit.chain_verified')"
+                    ".exists() else 'no')",
+                ],
+                tmp_path,
+            )
             verified = check.stdout
         assert "OK" in verified
     finally:
@@ -150,6 +208,7 @@ def test_serve_runs_the_production_server_and_a_worker(tmp_path: Path) -> None:
             process.wait(timeout=20)
         except subprocess.TimeoutExpired:
             process.kill()
-    leftover = subprocess.run(["pgrep", "-f", f"INFOGERANCE_HOME={tmp_path}"],
-                              capture_output=True, check=False)
+    leftover = subprocess.run(
+        ["pgrep", "-f", f"INFOGERANCE_HOME={tmp_path}"], capture_output=True, check=False
+    )
     assert leftover.returncode != 0 or not leftover.stdout

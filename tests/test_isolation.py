@@ -24,9 +24,7 @@ isolation.register("org_id", lambda w: w.victim.pk)
 isolation.register("organization_id", lambda w: w.victim.pk)
 isolation.register("provider_id", lambda w: w.provider.pk)
 isolation.register("user_id", lambda w: w.user("a_manager").pk)
-isolation.register(
-    "membership_id", lambda w: Membership.objects.get(user=w.user("a_user")).pk
-)
+isolation.register("membership_id", lambda w: Membership.objects.get(user=w.user("a_user")).pk)
 isolation.register("token_id", victim_token_id)
 isolation.register(
     "event_id",
@@ -41,9 +39,11 @@ isolation.register("token", lambda w: "cx1a2b-0123456789abcdef0123456789abcdef",
 
 @pytest.fixture
 def outsiders(world: Any) -> dict[str, Any]:
-    return {"neighbour manager": world.user("b_manager"),
-            "neighbour user": world.user("b_user"),
-            "other provider admin": world.user("q_admin")}
+    return {
+        "neighbour manager": world.user("b_manager"),
+        "neighbour user": world.user("b_user"),
+        "other provider admin": world.user("q_admin"),
+    }
 
 
 @pytest.mark.django_db
@@ -51,8 +51,11 @@ def test_every_page_hides_the_victim(world: Any, outsiders: dict[str, Any]) -> N
     result = isolation.walk_urls(world, outsiders, marker=MARKER)
     assert not result.findings, "\n".join(map(str, result.findings))
     # The walk really visited the site: every named page of every app.
-    assert {"organizations/<int:org_id>/", "audit/<int:event_id>/",
-            "memberships/<int:membership_id>/remove/"} <= result.covered
+    assert {
+        "organizations/<int:org_id>/",
+        "audit/<int:event_id>/",
+        "memberships/<int:membership_id>/remove/",
+    } <= result.covered
     assert result.calls >= len(result.covered) * 8  # 2 methods x (3 outsiders + anonymous)
 
 
@@ -60,8 +63,10 @@ def test_every_page_hides_the_victim(world: Any, outsiders: dict[str, Any]) -> N
 def test_every_api_operation_hides_the_victim(world: Any, outsiders: dict[str, Any]) -> None:
     from infogerance.api import api
 
-    tokens = {who: create_token(actor=user, name="walker", scope="write")[1]
-              for who, user in outsiders.items()}
+    tokens = {
+        who: create_token(actor=user, name="walker", scope="write")[1]
+        for who, user in outsiders.items()
+    }
     schema = api.get_openapi_schema()
     result = isolation.walk_api(world, tokens, marker=MARKER, schema=schema)
     assert not result.findings, "\n".join(map(str, result.findings))

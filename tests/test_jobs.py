@@ -26,14 +26,17 @@ def test_one_occurrence_per_slot() -> None:
     # The next day is a new slot.
     assert scheduler.tick(NOON + dt.timedelta(days=1), worker_id="b") == ["audit.verify_chain"]
     slots = list(ScheduledOccurrence.objects.order_by("slot").values_list("slot", "claimed_by"))
-    assert slots == [(dt.datetime(2026, 11, 28, tzinfo=dt.UTC), "a"),
-                     (dt.datetime(2026, 11, 29, tzinfo=dt.UTC), "b")]
+    assert slots == [
+        (dt.datetime(2026, 11, 28, tzinfo=dt.UTC), "a"),
+        (dt.datetime(2026, 11, 29, tzinfo=dt.UTC), "b"),
+    ]
 
 
 def test_slots_are_aligned_on_the_period() -> None:
     job = scheduler.PeriodicJob("x", dt.timedelta(hours=6), task=None)
     assert job.slot(dt.datetime(2026, 11, 28, 13, 59, tzinfo=dt.UTC)) == dt.datetime(
-        2026, 11, 28, 12, 0, tzinfo=dt.UTC)
+        2026, 11, 28, 12, 0, tzinfo=dt.UTC
+    )
 
 
 @pytest.mark.django_db(transaction=True)
@@ -72,5 +75,6 @@ def test_the_worker_runs_queued_tasks(capsys: Any) -> None:
     task = DBTaskResult.objects.get()
     assert task.status == "SUCCESSFUL", task.traceback
     event = AuditEvent.objects.get(action="audit.chain_verified")
-    assert event.after["ok"] is True and event.after["problem"] is None
+    assert event.after["ok"] is True
+    assert event.after["problem"] is None
     assert connection.vendor in {"sqlite", "postgresql"}

@@ -9,24 +9,54 @@ import pytest
 from infogerance.tenancy import scope
 from infogerance.tenancy.roles import Perm
 
-V, C, M, VM, MM, A = (Perm.VIEW, Perm.CHANGE_ORG, Perm.CREATE_CLIENT, Perm.VIEW_MEMBERS,
-                      Perm.MANAGE_MEMBERS, Perm.VIEW_AUDIT)
+V, C, M, VM, MM, A = (
+    Perm.VIEW,
+    Perm.CHANGE_ORG,
+    Perm.CREATE_CLIENT,
+    Perm.VIEW_MEMBERS,
+    Perm.MANAGE_MEMBERS,
+    Perm.VIEW_AUDIT,
+)
 
 # user -> organisation -> the rights held there (everything else is refused)
 MATRIX: dict[str, dict[str, set[Perm]]] = {
-    "p_admin": {"provider": {V, C, M, VM, MM, A}, "victim": {V, C, M, VM, MM, A},
-                "neighbour": {V, C, M, VM, MM, A}, "other_provider": set()},
-    "p_engineer": {"provider": {V, VM}, "victim": {V, VM}, "neighbour": {V, VM},
-                   "other_provider": set()},
-    "p_auditor": {"provider": {V, VM, A}, "victim": {V, VM, A}, "neighbour": {V, VM, A},
-                  "other_provider": set()},
-    "a_manager": {"provider": set(), "victim": {V, VM, MM, A}, "neighbour": set(),
-                  "other_provider": set()},
+    "p_admin": {
+        "provider": {V, C, M, VM, MM, A},
+        "victim": {V, C, M, VM, MM, A},
+        "neighbour": {V, C, M, VM, MM, A},
+        "other_provider": set(),
+    },
+    "p_engineer": {
+        "provider": {V, VM},
+        "victim": {V, VM},
+        "neighbour": {V, VM},
+        "other_provider": set(),
+    },
+    "p_auditor": {
+        "provider": {V, VM, A},
+        "victim": {V, VM, A},
+        "neighbour": {V, VM, A},
+        "other_provider": set(),
+    },
+    "a_manager": {
+        "provider": set(),
+        "victim": {V, VM, MM, A},
+        "neighbour": set(),
+        "other_provider": set(),
+    },
     "a_user": {"provider": set(), "victim": {V}, "neighbour": set(), "other_provider": set()},
-    "a_auditor": {"provider": set(), "victim": {V, VM, A}, "neighbour": set(),
-                  "other_provider": set()},
-    "q_admin": {"provider": set(), "victim": set(), "neighbour": set(),
-                "other_provider": {V, C, M, VM, MM, A}},
+    "a_auditor": {
+        "provider": set(),
+        "victim": {V, VM, A},
+        "neighbour": set(),
+        "other_provider": set(),
+    },
+    "q_admin": {
+        "provider": set(),
+        "victim": set(),
+        "neighbour": set(),
+        "other_provider": {V, C, M, VM, MM, A},
+    },
 }
 
 
@@ -57,8 +87,9 @@ PAGES = [
 
 @pytest.mark.django_db
 @pytest.mark.parametrize(("name", "org_key", "who", "status"), PAGES)
-def test_pages_follow_the_matrix(world: Any, login: Any, name: str, org_key: str, who: str,
-                                 status: int) -> None:
+def test_pages_follow_the_matrix(
+    world: Any, login: Any, name: str, org_key: str, who: str, status: int
+) -> None:
     from django.urls import reverse
 
     from infogerance.core.testing.audit import audit_expected
@@ -79,8 +110,13 @@ def test_a_client_manager_cannot_grant_a_provider_role(world: Any) -> None:
     from infogerance.tenancy.services import invite_member
 
     with pytest.raises(ValidationError) as caught:
-        invite_member(actor=world.user("a_manager"), organization=world.victim,
-                      email="new@a.example", full_name="New", role="provider_admin")
+        invite_member(
+            actor=world.user("a_manager"),
+            organization=world.victim,
+            email="new@a.example",
+            full_name="New",
+            role="provider_admin",
+        )
     assert "role" in caught.value.message_dict
 
 

@@ -69,9 +69,12 @@ def on_validation_error(request: HttpRequest, exc: DjangoValidationError) -> Htt
 
 @api.exception_handler(PermissionDenied)
 def on_denied(request: HttpRequest, exc: PermissionDenied) -> HttpResponse:
-    record(actor=getattr(request, "auth", None) or request.user, action="access.denied",
-           target_repr=request.path[:200],
-           after={"method": request.method, "reason": str(exc)[:200]})
+    record(
+        actor=getattr(request, "auth", None) or request.user,
+        action="access.denied",
+        target_repr=request.path[:200],
+        after={"method": request.method, "reason": str(exc)[:200]},
+    )
     return _json(request, 403, _("You do not have the right to do this."))
 
 

@@ -13,7 +13,6 @@ import signal
 import subprocess
 import sys
 import threading
-import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -112,16 +111,21 @@ def cmd_serve(args: argparse.Namespace) -> int:
         raise CliError(f"--workers: must be at least 1, got {args.workers}")
     embedded_worker = args.with_worker
     if embedded_worker is None:
-        embedded_worker = settings.DATABASES["default"]["ENGINE"].endswith("sqlite3")
+        embedded_worker = str(settings.DATABASES["default"]["ENGINE"]).endswith("sqlite3")
     if args.host not in {"127.0.0.1", "localhost", "::1"} and not settings.HTTPS:
-        print("warning: serving on a non-loopback address without INFOGERANCE_HTTPS=true; "
-              "put the instance behind a TLS proxy.", file=sys.stderr)
+        print(
+            "warning: serving on a non-loopback address without INFOGERANCE_HTTPS=true; "
+            "put the instance behind a TLS proxy.",
+            file=sys.stderr,
+        )
     worker: subprocess.Popen[bytes] | None = None
     if embedded_worker:
         worker = subprocess.Popen([sys.executable, "-m", "infogerance", "worker"])
-    print(f"Infogérance {__version__} on http://{args.host}:{args.port}/ "
-          f"({args.workers} web worker(s){', 1 background worker' if worker else ''})",
-          flush=True)
+    print(
+        f"Infogérance {__version__} on http://{args.host}:{args.port}/ "
+        f"({args.workers} web worker(s){', 1 background worker' if worker else ''})",
+        flush=True,
+    )
     from granian import Granian
     from granian.constants import Interfaces
 
@@ -180,7 +184,8 @@ def cmd_worker(args: argparse.Namespace) -> int:
         thread = threading.Thread(
             target=run_scheduler,
             args=(stop, settings.SCHEDULER_INTERVAL_SECONDS, worker_id),
-            name="scheduler", daemon=True,
+            name="scheduler",
+            daemon=True,
         )
         thread.start()
     worker = Worker(
@@ -249,20 +254,28 @@ def cmd_createuser(args: argparse.Namespace) -> int:
                     "(add --create-provider NAME to create a provider)"
                 )
             org = services.create_organization(
-                actor=actor, kind=OrganizationKind.PROVIDER, name=args.create_provider,
+                actor=actor,
+                kind=OrganizationKind.PROVIDER,
+                name=args.create_provider,
                 slug=args.organization,
             )
             print(f"Created the provider {org.name} ({org.slug}).")
         password = _read_password(args)
         membership = services.invite_member(
-            actor=actor, organization=org, email=args.email,
-            full_name=args.full_name or args.email.split("@")[0], role=args.role,
-            password=password, send_invitation=password is None,
+            actor=actor,
+            organization=org,
+            email=args.email,
+            full_name=args.full_name or args.email.split("@")[0],
+            role=args.role,
+            password=password,
+            send_invitation=password is None,
         )
     except ValidationError as exc:
-        details = "; ".join(
-            f"{field}: {' '.join(msgs)}" for field, msgs in exc.message_dict.items()
-        ) if hasattr(exc, "error_dict") else " ".join(exc.messages)
+        details = (
+            "; ".join(f"{field}: {' '.join(msgs)}" for field, msgs in exc.message_dict.items())
+            if hasattr(exc, "error_dict")
+            else " ".join(exc.messages)
+        )
         raise CliError(details) from None
     print(f"{membership.user.email} is {Role(membership.role).label} of {org.name}.")
     if org.kind == OrganizationKind.CLIENT and args.create_provider:
@@ -289,8 +302,10 @@ def cmd_audit_verify(args: argparse.Namespace) -> int:
 
         anchor = AuditEvent.objects.filter(seq=seq).values_list("hash", flat=True).first()
         if anchor != expected_hash:
-            print(f"BROKEN at event #{seq}: it is missing or differs from the recorded head "
-                  "(the end of the trail was cut or rewritten)")
+            print(
+                f"BROKEN at event #{seq}: it is missing or differs from the recorded head "
+                "(the end of the trail was cut or rewritten)"
+            )
             return 1
     print(f"OK: {report.checked} events, chain intact. Head: {report.head_seq}:{report.head_hash}")
     return 0
@@ -327,11 +342,20 @@ def build_parser() -> argparse.ArgumentParser:
     def serve_options(p: argparse.ArgumentParser) -> None:
         p.add_argument("--host", default=os.environ.get("INFOGERANCE_HOST", "127.0.0.1"))
         p.add_argument("--port", type=int, default=int(os.environ.get("INFOGERANCE_PORT", "8000")))
-        p.add_argument("--workers", type=int, default=int(os.environ.get("INFOGERANCE_WEB_WORKERS", "2")),
-                       help="web worker processes (default 2)")
+        p.add_argument(
+            "--workers",
+            type=int,
+            default=int(os.environ.get("INFOGERANCE_WEB_WORKERS", "2")),
+            help="web worker processes (default 2)",
+        )
         p.add_argument("--threads", type=int, default=8, help="threads per web worker")
-        p.add_argument("--with-worker", dest="with_worker", action="store_true", default=None,
-                       help="also run a background worker (default on SQLite)")
+        p.add_argument(
+            "--with-worker",
+            dest="with_worker",
+            action="store_true",
+            default=None,
+            help="also run a background worker (default on SQLite)",
+        )
         p.add_argument("--no-worker", dest="with_worker", action="store_false")
         p.add_argument("--migrate", action="store_true", help="apply migrations first")
         p.add_argument("--access-log", action="store_true")
@@ -352,23 +376,32 @@ def build_parser() -> argparse.ArgumentParser:
     p = add("createuser", cmd_createuser, "add a person to an organisation with a role")
     p.add_argument("email")
     p.add_argument("--organization", required=True, help="short name (slug) of the organisation")
-    p.add_argument("--role", required=True,
-                   choices=["provider_admin", "provider_engineer", "client_manager",
-                            "client_user", "auditor"])
+    p.add_argument(
+        "--role",
+        required=True,
+        choices=["provider_admin", "provider_engineer", "client_manager", "client_user", "auditor"],
+    )
     p.add_argument("--full-name", default="")
-    p.add_argument("--create-provider", metavar="NAME", default="",
-                   help="create the provider organisation when it does not exist")
+    p.add_argument(
+        "--create-provider",
+        metavar="NAME",
+        default="",
+        help="create the provider organisation when it does not exist",
+    )
     group = p.add_mutually_exclusive_group()
     group.add_argument("--password-stdin", action="store_true")
-    group.add_argument("--no-password", action="store_true",
-                       help="send an invitation e-mail instead")
+    group.add_argument(
+        "--no-password", action="store_true", help="send an invitation e-mail instead"
+    )
 
-    p = add("audit", lambda a: (parser.parse_args(["audit", "--help"]), 0)[1],
-            "audit trail tools")
+    p = add("audit", lambda a: (parser.parse_args(["audit", "--help"]), 0)[1], "audit trail tools")
     audit_sub = p.add_subparsers(dest="audit_command", metavar="ACTION")
     v = audit_sub.add_parser("verify", help="check the hash chain; name the first broken link")
-    v.add_argument("--expect-head", metavar="SEQ:HASH",
-                   help="also check that this event (from an earlier run) is still there")
+    v.add_argument(
+        "--expect-head",
+        metavar="SEQ:HASH",
+        help="also check that this event (from an earlier run) is still there",
+    )
     v.set_defaults(func=cmd_audit_verify)
 
     p = add("manage", cmd_manage, "Django's management commands (migrate, shell, …)")

@@ -12,7 +12,7 @@ from infogerance.tenancy.models import Organization, User
 from infogerance.tenancy.roles import OrganizationKind, Role
 
 # A public, demo-only password: the demo instance listens on localhost.
-DEMO_PASSWORD = "demo-infogerance"  # noqa: S105
+DEMO_PASSWORD = "demo-infogerance"
 
 
 @dataclass(frozen=True)
@@ -48,19 +48,32 @@ def load() -> bool:
     actor = SystemActor("demo")
     slug, name, legal, siren = PROVIDER
     provider = services.create_organization(
-        actor=actor, kind=OrganizationKind.PROVIDER, name=name, slug=slug, legal_name=legal,
+        actor=actor,
+        kind=OrganizationKind.PROVIDER,
+        name=name,
+        slug=slug,
+        legal_name=legal,
         registration_id=siren,
     )
     orgs = {slug: provider}
     for slug, name, legal, siren in CLIENTS:
         orgs[slug] = services.create_organization(
-            actor=actor, kind=OrganizationKind.CLIENT, provider=provider, name=name, slug=slug,
-            legal_name=legal, registration_id=siren,
+            actor=actor,
+            kind=OrganizationKind.CLIENT,
+            provider=provider,
+            name=name,
+            slug=slug,
+            legal_name=legal,
+            registration_id=siren,
         )
     for person in PEOPLE:
         services.invite_member(
-            actor=actor, organization=orgs[person.org_slug], email=person.email,
-            full_name=person.full_name, role=person.role, password=DEMO_PASSWORD,
+            actor=actor,
+            organization=orgs[person.org_slug],
+            email=person.email,
+            full_name=person.full_name,
+            role=person.role,
+            password=DEMO_PASSWORD,
             send_invitation=False,
         )
     return True
@@ -69,8 +82,9 @@ def load() -> bool:
 def summary(created: bool) -> str:
     lines = ["Demo data " + ("loaded." if created else "already present (instance reused).")]
     lines.append(f"Demo logins (password for all: {DEMO_PASSWORD}):")
-    existing = set(User.objects.filter(email__in=[p.email for p in PEOPLE])
-                   .values_list("email", flat=True))
+    existing = set(
+        User.objects.filter(email__in=[p.email for p in PEOPLE]).values_list("email", flat=True)
+    )
     for person in PEOPLE:
         if person.email in existing:
             lines.append(f"  {person.email:<28} {person.role.label} — {person.org_slug}")

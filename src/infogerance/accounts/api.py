@@ -11,7 +11,7 @@ from pydantic import Field
 from infogerance.accounts import services
 from infogerance.accounts.models import ApiToken, TokenScope
 from infogerance.accounts.policy import has_second_factor
-from infogerance.core.api import Page, StrictSchema, keyset_page
+from infogerance.core.api import Page, StrictSchema, actor_of, keyset_page
 
 router = Router(tags=["accounts"])
 
@@ -56,27 +56,38 @@ class MeOut(Schema):
 
 @router.get("/me", response=MeOut, summary="Who am I")
 def me(request: HttpRequest) -> Any:
-    user: Any = request.auth  # type: ignore[attr-defined]
+    user: Any = actor_of(request)
     memberships = [
-        {"organization_id": m.organization_id, "organization_name": m.organization.name,
-         "organization_kind": m.organization.kind, "role": m.role}
+        {
+            "organization_id": m.organization_id,
+            "organization_name": m.organization.name,
+            "organization_kind": m.organization.kind,
+            "role": m.role,
+        }
         for m in user.memberships.select_related("organization")
     ]
-    return {"id": user.pk, "email": user.email, "full_name": user.full_name,
-            "language": user.language, "second_factor": has_second_factor(user),
-            "memberships": memberships}
+    return {
+        "id": user.pk,
+        "email": user.email,
+        "full_name": user.full_name,
+        "language": user.language,
+        "second_factor": has_second_factor(user),
+        "memberships": memberships,
+    }
 
 
 @router.get("/tokens", response=Page[TokenOut], summary="My API tokens")
 def list_tokens(request: HttpRequest, cursor: str | None = None, limit: int = 50) -> Any:
-    qs = ApiToken.objects.filter(user=request.auth)  # type: ignore[attr-defined]
+    qs = ApiToken.objects.filter(user=actor_of(request))
     return keyset_page(qs, cursor=cursor, limit=limit, descending=True)
 
 
 @router.post("/tokens", response={201: TokenCreated}, summary="Create an API token")
 def create_token(request: HttpRequest, payload: TokenIn) -> Any:
     token, secret = services.create_token(
-        actor=request.auth, name=payload.name, scope=payload.scope,  # type: ignore[attr-defined]
+        actor=actor_of(request),
+        name=payload.name,
+        scope=payload.scope,
         days=payload.days,
     )
     data = TokenOut.from_orm(token).dict()
@@ -85,6 +96,6 @@ def create_token(request: HttpRequest, payload: TokenIn) -> Any:
 
 @router.delete("/tokens/{token_id}", response={204: None}, summary="Revoke an API token")
 def revoke_token(request: HttpRequest, token_id: int) -> Any:
-    token = get_object_or_404(ApiToken, pk=token_id, user=request.auth)  # type: ignore[attr-defined]
-    services.revoke_token(token, actor=request.auth)  # type: ignore[attr-defined]
+    token = get_object_or_404(ApiToken, pk=token_id, user=actor_of(request))
+    services.revoke_token(token, actor=actor_of(request))
     return 204, None

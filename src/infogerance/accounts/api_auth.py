@@ -52,8 +52,13 @@ class TokenAuth(HttpBearer):
         if row is None:
             raise AuthenticationFailed(_(REASONS[reason]))
         if row.scope == TokenScope.READ and request.method not in SAFE_METHODS:
-            record(actor=row.user, action="access.denied", target=row,
-                   after={"reason": "read-only token"}, **user_tenant(row.user))
+            record(
+                actor=row.user,
+                action="access.denied",
+                target=row,
+                after={"reason": "read-only token"},
+                tenant=user_tenant(row.user),
+            )
             raise ReadOnlyToken()
         request.user = row.user
         request.api_token = row  # type: ignore[attr-defined]

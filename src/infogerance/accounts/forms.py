@@ -31,8 +31,10 @@ class ResetPasswordForm(auth_forms.SetPasswordForm):
     def save(self, commit: bool = True) -> Any:
         via = "reset" if self.user.has_usable_password() else "invitation"
         services.change_password(
-            self.user, actor=SystemActor("password-reset"),
-            new_password=self.cleaned_data["new_password1"], via=via,
+            self.user,
+            actor=SystemActor("password-reset"),
+            new_password=self.cleaned_data["new_password1"],
+            via=via,
         )
         return self.user
 

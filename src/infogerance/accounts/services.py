@@ -14,19 +14,20 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from infogerance.accounts.models import TOKEN_PREFIX, ApiToken, TokenScope, new_secret
 from infogerance.audit.services import record
+from infogerance.core.models import NO_TENANT, TenantRef
 from infogerance.core.services import service
 from infogerance.core.snapshots import snapshot
 from infogerance.tenancy.models import User
 
 
-def user_tenant(user: Any) -> dict[str, int | None]:
+def user_tenant(user: Any) -> TenantRef:
     """Where events about a person's own account are filed: their first organisation."""
     membership = (
         user.memberships.select_related("organization").order_by("pk").first()
         if getattr(user, "pk", None)
         else None
     )
-    return membership.organization.tenant_ids if membership else {}
+    return membership.organization.tenant if membership else NO_TENANT
 
 
 def _assert_self(actor: Any, user: User) -> None:
@@ -45,7 +46,7 @@ def change_password(user: User, *, actor: Any, new_password: str, via: str = "ch
         raise ValidationError({"new_password1": exc.messages}) from None
     user.set_password(new_password)
     user.save(update_fields=["password"])
-    record(actor=actor, action=f"password.{via}", target=user, **user_tenant(user))
+    record(actor=actor, action=f"password.{via}", target=user, tenant=user_tenant(user))
 
 
 @service
@@ -63,9 +64,7 @@ def create_token(
         errors["scope"] = [_("Choose read or write.")]
     days = settings.API_TOKEN_DEFAULT_DAYS if days is None else days
     if not 1 <= days <= settings.API_TOKEN_MAX_DAYS:
-        errors["days"] = [
-            _("Between 1 and %(max)d days.") % {"max": settings.API_TOKEN_MAX_DAYS}
-        ]
+        errors["days"] = [_("Between 1 and %(max)d days.") % {"max": settings.API_TOKEN_MAX_DAYS}]
     if errors:
         raise ValidationError(errors)
     secret, key, token_hash = new_secret()
@@ -77,8 +76,13 @@ def create_token(
         scope=scope,
         expires_at=timezone.now() + dt.timedelta(days=days),
     )
-    record(actor=actor, action="token.create", target=token, after=snapshot(token),
-           **user_tenant(actor))
+    record(
+        actor=actor,
+        action="token.create",
+        target=token,
+        after=snapshot(token),
+        tenant=user_tenant(actor),
+    )
     return token, secret
 
 
@@ -89,8 +93,13 @@ def revoke_token(token: ApiToken, *, actor: Any) -> ApiToken:
     if token.revoked_at is None:
         token.revoked_at = timezone.now()
         token.save(update_fields=["revoked_at"])
-        record(actor=actor, action="token.revoke", target=token,
-               after={"revoked_at": token.revoked_at}, **user_tenant(actor))
+        record(
+            actor=actor,
+            action="token.revoke",
+            target=token,
+            after={"revoked_at": token.revoked_at},
+            tenant=user_tenant(actor),
+        )
     return token
 
 
@@ -98,7 +107,7 @@ def parse_token(raw: str) -> str | None:
     """The lookup key of a well-formed token, else None."""
     if not raw.startswith(TOKEN_PREFIX):
         return None
-    key, sep, secret = raw[len(TOKEN_PREFIX):].partition("_")
+    key, sep, secret = raw[len(TOKEN_PREFIX) :].partition("_")
     if not sep or len(key) != 12 or not secret:
         return None
     return key
@@ -107,9 +116,7 @@ def parse_token(raw: str) -> str | None:
 def authenticate_token(raw: str) -> tuple[ApiToken | None, str]:
     """The active token matching ``raw`` and "ok", or None and why not (for the audit)."""
     key = parse_token(raw)
-    token = (
-        ApiToken.objects.select_related("user").filter(key=key).first() if key else None
-    )
+    token = ApiToken.objects.select_related("user").filter(key=key).first() if key else None
     if token is None or not token.matches(raw):
         return None, "unknown"
     if token.revoked_at is not None:
@@ -138,13 +145,17 @@ def confirm_totp(device: TOTPDevice, *, actor: Any, token: str) -> bool:
     _assert_self(actor, device.user)
     token = token.strip().replace(" ", "")
     if not token.isdigit() or not device.verify_token(token):
-        record(actor=actor, action="otp.enrol_failed", target=device.user,
-               **user_tenant(device.user))
+        record(
+            actor=actor,
+            action="otp.enrol_failed",
+            target=device.user,
+            tenant=user_tenant(device.user),
+        )
         return False
     device.confirmed = True
     device.save(update_fields=["confirmed"])
     TOTPDevice.objects.filter(user=device.user, confirmed=True).exclude(pk=device.pk).delete()
-    record(actor=actor, action="otp.enrol", target=device.user, **user_tenant(device.user))
+    record(actor=actor, action="otp.enrol", target=device.user, tenant=user_tenant(device.user))
     return True
 
 
@@ -159,4 +170,4 @@ def disable_totp(user: User, *, actor: Any) -> None:
         )
     deleted, _rows = TOTPDevice.objects.filter(user=user).delete()
     if deleted:
-        record(actor=actor, action="otp.remove", target=user, **user_tenant(user))
+        record(actor=actor, action="otp.remove", target=user, tenant=user_tenant(user))

@@ -10,23 +10,25 @@ from django.dispatch import receiver
 from infogerance.accounts.services import user_tenant
 from infogerance.audit.services import record
 from infogerance.core.actors import SystemActor
+from infogerance.core.models import NO_TENANT
 from infogerance.tenancy.models import User
 
 
 @receiver(user_logged_in)
 def on_login(sender: Any, request: Any, user: Any, **kwargs: Any) -> None:
-    record(actor=user, action="auth.login", target=user, **user_tenant(user))
+    record(actor=user, action="auth.login", target=user, tenant=user_tenant(user))
 
 
 @receiver(user_logged_out)
 def on_logout(sender: Any, request: Any, user: Any, **kwargs: Any) -> None:
     if user is not None:
-        record(actor=user, action="auth.logout", target=user, **user_tenant(user))
+        record(actor=user, action="auth.logout", target=user, tenant=user_tenant(user))
 
 
 @receiver(user_login_failed)
-def on_login_failed(sender: Any, credentials: dict[str, Any], request: Any = None,
-                    **kwargs: Any) -> None:
+def on_login_failed(
+    sender: Any, credentials: dict[str, Any], request: Any = None, **kwargs: Any
+) -> None:
     username = str(credentials.get("username") or credentials.get("email") or "")[:254]
     user = User.objects.filter(email__iexact=username.strip()).first() if username else None
     # Filed under the account's tenant when it exists, so its admins see attacks on it.
@@ -36,7 +38,7 @@ def on_login_failed(sender: Any, credentials: dict[str, Any], request: Any = Non
         target_type="tenancy.user",
         target_id=str(user.pk) if user else "",
         target_repr=username,
-        **(user_tenant(user) if user else {}),
+        tenant=user_tenant(user) if user else NO_TENANT,
     )
 
 
@@ -44,8 +46,9 @@ try:
     from axes.signals import user_locked_out
 
     @receiver(user_locked_out)
-    def on_locked_out(sender: Any, request: Any = None, username: str = "",
-                      ip_address: str = "", **kwargs: Any) -> None:
+    def on_locked_out(
+        sender: Any, request: Any = None, username: str = "", ip_address: str = "", **kwargs: Any
+    ) -> None:
         user = User.objects.filter(email__iexact=(username or "").strip()).first()
         record(
             actor=SystemActor("auth"),
@@ -54,7 +57,7 @@ try:
             target_id=str(user.pk) if user else "",
             target_repr=(username or "")[:200],
             after={"ip_address": ip_address},
-            **(user_tenant(user) if user else {}),
+            tenant=user_tenant(user) if user else NO_TENANT,
         )
 except ImportError:  # pragma: no cover - axes is a hard dependency
     pass

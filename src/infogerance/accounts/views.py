@@ -76,7 +76,8 @@ def _safe_next(request: HttpRequest, default: str = "/") -> str:
 
 @login_required
 def otp_verify(request: HttpRequest) -> HttpResponse:
-    device = TOTPDevice.objects.filter(user=request.user, confirmed=True).first()
+    user: Any = request.user
+    device = TOTPDevice.objects.filter(user=user, confirmed=True).first()
     if device is None:
         return redirect("accounts:otp_setup")
     form = forms.OtpTokenForm(request.POST or None)
@@ -86,18 +87,29 @@ def otp_verify(request: HttpRequest) -> HttpResponse:
         if not allowed:
             # django-otp slows guessing down: each failure doubles the wait before the next try.
             form.add_error("token", _("Too many wrong codes: wait a few seconds and try again."))
-            return render(request, "accounts/otp_verify.html",
-                          {"form": form, "next": _safe_next(request)}, status=429)
+            return render(
+                request,
+                "accounts/otp_verify.html",
+                {"form": form, "next": _safe_next(request)},
+                status=429,
+            )
         if token.isdigit() and device.verify_token(token):
             otp_login(request, device)
-            record(actor=request.user, action="otp.verify", target=request.user,
-                   **services.user_tenant(request.user))
+            record(
+                actor=user,
+                action="otp.verify",
+                target=user,
+                tenant=services.user_tenant(user),
+            )
             return redirect(_safe_next(request))
-        record(actor=request.user, action="otp.failed", target=request.user,
-               **services.user_tenant(request.user))
+        record(
+            actor=user,
+            action="otp.failed",
+            target=user,
+            tenant=services.user_tenant(user),
+        )
         form.add_error("token", _("This code is not valid (or was already used)."))
-    return render(request, "accounts/otp_verify.html", {"form": form,
-                                                        "next": _safe_next(request)})
+    return render(request, "accounts/otp_verify.html", {"form": form, "next": _safe_next(request)})
 
 
 def _qr_svg(device: TOTPDevice, email: str) -> str:
@@ -128,8 +140,13 @@ def otp_setup(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "accounts/otp_setup.html",
-        {"form": form, "qr_svg": _qr_svg(device, user.email), "secret": secret,
-         "required": second_factor_required(user), "has_device": has_second_factor(user)},
+        {
+            "form": form,
+            "qr_svg": _qr_svg(device, user.email),
+            "secret": secret,
+            "required": second_factor_required(user),
+            "has_device": has_second_factor(user),
+        },
     )
 
 
@@ -151,7 +168,9 @@ def profile(request: HttpRequest) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         try:
             updated = tenancy_services.update_user(
-                user, actor=user, full_name=form.cleaned_data["full_name"],
+                user,
+                actor=user,
+                full_name=form.cleaned_data["full_name"],
                 language=form.cleaned_data["language"],
             )
         except ValidationError as exc:
@@ -183,8 +202,9 @@ def token_create(request: HttpRequest) -> HttpResponse:
         except ValidationError as exc:
             apply_errors(form, exc)
         else:
-            return render(request, "accounts/token_created.html",
-                          {"token": token, "secret": secret})
+            return render(
+                request, "accounts/token_created.html", {"token": token, "secret": secret}
+            )
     messages.error(request, _("The token was not created: check the form."))
     return render(request, "accounts/token_form.html", {"token_form": form}, status=400)
 

@@ -7,7 +7,7 @@ from django.http import HttpRequest
 from ninja import Router, Schema
 
 from infogerance.audit.models import AuditEvent
-from infogerance.core.api import Page, keyset_page
+from infogerance.core.api import Page, actor_of, keyset_page
 from infogerance.tenancy import scope
 from infogerance.tenancy.roles import Perm
 
@@ -45,10 +45,13 @@ def list_events(
     cursor: str | None = None,
     limit: int = 50,
 ) -> Any:
-    qs = scope.visible(AuditEvent, request.auth, Perm.VIEW_AUDIT)  # type: ignore[attr-defined]
+    qs = scope.visible(AuditEvent, actor_of(request), Perm.VIEW_AUDIT)
     filters = {
-        "action": action, "organization_id": organization_id, "actor_id": actor_id,
-        "target_type": target_type, "target_id": target_id,
+        "action": action,
+        "organization_id": organization_id,
+        "actor_id": actor_id,
+        "target_type": target_type,
+        "target_id": target_id,
     }
     qs = qs.filter(**{k: v for k, v in filters.items() if v is not None})
     return keyset_page(qs, cursor=cursor, limit=limit, field="seq", descending=True)
@@ -57,5 +60,8 @@ def list_events(
 @router.get("/audit-events/{event_id}", response=AuditEventOut)
 def get_event(request: HttpRequest, event_id: int) -> Any:
     return scope.get_visible_or_404(
-        AuditEvent, request.auth, Perm.VIEW_AUDIT, pk=event_id  # type: ignore[attr-defined]
+        AuditEvent,
+        actor_of(request),
+        Perm.VIEW_AUDIT,
+        pk=event_id,
     )

@@ -19,6 +19,10 @@ class DeniedAccessMiddleware:
 
     def process_exception(self, request: HttpRequest, exception: Exception) -> None:
         if isinstance(exception, PermissionDenied):
-            record(actor=request.user, action="access.denied", target_repr=request.path[:200],
-                   after={"method": request.method, "reason": str(exception)[:200]})
+            record(
+                actor=request.user,
+                action="access.denied",
+                target_repr=request.path[:200],
+                after={"method": request.method, "reason": str(exception)[:200]},
+            )
         return None

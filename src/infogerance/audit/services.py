@@ -15,6 +15,7 @@ from django.utils import timezone
 from infogerance.audit.models import GENESIS_HASH, AuditEvent
 from infogerance.core import context
 from infogerance.core.actors import actor_id, actor_label
+from infogerance.core.models import NO_TENANT, TenantRef
 from infogerance.core.snapshots import jsonable
 
 logger = logging.getLogger(__name__)
@@ -46,8 +47,7 @@ def record(
     actor: object,
     action: str,
     target: Model | None = None,
-    organization_id: int | None = None,
-    provider_id: int | None = None,
+    tenant: TenantRef = NO_TENANT,
     before: dict[str, Any] | None = None,
     after: dict[str, Any] | None = None,
     target_type: str = "",
@@ -70,8 +70,8 @@ def record(
             created_at=timezone.now(),
             actor_id=actor_id(actor),
             actor_label=actor_label(actor)[:254],
-            organization_id=organization_id,
-            provider_id=provider_id,
+            organization_id=tenant.organization_id,
+            provider_id=tenant.provider_id,
             action=action,
             target_type=target_type[:100],
             target_id=target_id[:64],

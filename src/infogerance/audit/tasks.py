@@ -19,9 +19,13 @@ logger = logging.getLogger(__name__)
 def verify_chain_daily() -> dict[str, object]:
     """Check the whole chain once a day and leave the outcome in the trail itself."""
     report = verify_chain()
-    outcome = {"ok": report.ok, "checked": report.checked, "head_seq": report.head_seq,
-               "head_hash": report.head_hash,
-               "problem": str(report.problem) if report.problem else None}
+    outcome = {
+        "ok": report.ok,
+        "checked": report.checked,
+        "head_seq": report.head_seq,
+        "head_hash": report.head_hash,
+        "problem": str(report.problem) if report.problem else None,
+    }
     if not report.ok:
         logger.error("audit chain broken: %s", report.problem)
     record(actor=SystemActor("scheduler"), action="audit.chain_verified", after=outcome)

@@ -30,9 +30,7 @@ def event_list(request: HttpRequest) -> HttpResponse:
         "next_before": rows[PAGE - 1].seq if len(rows) > PAGE else None,
         "action": action,
     }
-    if request.headers.get("HX-Request") and not request.headers.get(
-        "HX-History-Restore-Request"
-    ):
+    if request.headers.get("HX-Request") and not request.headers.get("HX-History-Restore-Request"):
         return render(request, "audit/_rows.html", context)
     return render(request, "audit/event_list.html", context)
 

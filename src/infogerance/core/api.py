@@ -9,6 +9,7 @@ from typing import Any, Generic, TypeVar
 
 from django.core.exceptions import ValidationError
 from django.db.models import Model, QuerySet
+from django.http import HttpRequest
 from ninja import Schema
 from pydantic import ConfigDict
 
@@ -81,6 +82,11 @@ def keyset_page(
         next_cursor = _encode(value)
     items = [serialize(r) for r in rows] if serialize else list(rows)
     return {"items": items, "next_cursor": next_cursor}
+
+
+def actor_of(request: HttpRequest) -> Any:
+    """The authenticated caller of an API operation (set by the auth classes)."""
+    return getattr(request, "auth", None)
 
 
 def error_fields(error: ValidationError) -> dict[str, list[str]]:

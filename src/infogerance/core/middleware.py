@@ -66,7 +66,9 @@ class BodySizeLimitMiddleware:
                 message = _("Invalid Content-Length header.")
             if request.path.startswith("/api/"):
                 return JsonResponse({"detail": message}, status=413 if size >= 0 else 400)
-            return HttpResponse(message, status=413 if size >= 0 else 400, content_type="text/plain")
+            return HttpResponse(
+                message, status=413 if size >= 0 else 400, content_type="text/plain"
+            )
         return self.get_response(request)
 
 

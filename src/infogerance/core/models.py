@@ -46,6 +46,17 @@ class Scope:
         )
 
 
+@dataclass(frozen=True)
+class TenantRef:
+    """Where a record is filed: the owning organisation and the provider whose tree holds it."""
+
+    organization_id: int | None = None
+    provider_id: int | None = None
+
+
+NO_TENANT = TenantRef()
+
+
 class TenantQuerySet(models.QuerySet[_M]):
     def in_scope(self, scope: Scope) -> TenantQuerySet[_M]:
         model: Any = self.model

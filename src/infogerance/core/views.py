@@ -21,9 +21,18 @@ def healthz(request: HttpRequest) -> HttpResponse:
 
 def _render(request: HttpRequest, template: str, status: int) -> HttpResponse:
     if request.path.startswith("/api/"):
-        return JsonResponse({"detail": {400: "Bad request.", 403: "Forbidden.",
-                                        404: "Not found.", 500: "Server error."}[status]},
-                            status=status)
+        return JsonResponse(
+            {
+                "detail": {
+                    400: "Bad request.",
+                    403: "Forbidden.",
+                    404: "Not found.",
+                    500: "Server error.",
+                }[status]
+            },
+            status=status,
+        )
+    body: str
     try:
         body = loader.render_to_string(template, {"request": request}, request=request)
     except Exception:

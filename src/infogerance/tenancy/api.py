@@ -8,7 +8,7 @@ from django.http import HttpRequest
 from ninja import Router, Schema
 from pydantic import Field
 
-from infogerance.core.api import Page, StrictSchema, keyset_page
+from infogerance.core.api import Page, StrictSchema, actor_of, keyset_page
 from infogerance.tenancy import scope, services
 from infogerance.tenancy.models import Membership, Organization, User
 from infogerance.tenancy.roles import OrganizationKind, Perm, Role
@@ -94,7 +94,7 @@ class MembershipPatch(StrictSchema):
 
 
 def _user(request: HttpRequest) -> Any:
-    return request.auth  # type: ignore[attr-defined]
+    return actor_of(request)
 
 
 def visible_users(user: Any) -> Any:
@@ -105,7 +105,9 @@ def visible_users(user: Any) -> Any:
 
 @router.get("/organizations", response=Page[OrganizationOut], summary="List organisations")
 def list_organizations(
-    request: HttpRequest, kind: OrganizationKind | None = None, cursor: str | None = None,
+    request: HttpRequest,
+    kind: OrganizationKind | None = None,
+    cursor: str | None = None,
     limit: int = 50,
 ) -> Any:
     qs = scope.visible(Organization, _user(request))
@@ -124,8 +126,9 @@ def create_client(request: HttpRequest, payload: ClientIn) -> Any:
     user = _user(request)
     provider = scope.get_visible_or_404(Organization, user, pk=payload.provider_id)
     data = payload.model_dump(exclude={"provider_id"})
-    org = services.create_organization(actor=user, kind=OrganizationKind.CLIENT,
-                                       provider=provider, **data)
+    org = services.create_organization(
+        actor=user, kind=OrganizationKind.CLIENT, provider=provider, **data
+    )
     return 201, org
 
 
@@ -137,14 +140,19 @@ def update_organization(request: HttpRequest, org_id: int, payload: Organization
 
 
 @router.get("/users", response=Page[UserOut])
-def list_users(request: HttpRequest, organization_id: int | None = None,
-               cursor: str | None = None, limit: int = 50) -> Any:
+def list_users(
+    request: HttpRequest,
+    organization_id: int | None = None,
+    cursor: str | None = None,
+    limit: int = 50,
+) -> Any:
     user = _user(request)
     qs = visible_users(user)
     if organization_id is not None:
         qs = qs.filter(
             memberships__organization__in=scope.visible(Membership, user, Perm.VIEW_MEMBERS)
-            .filter(organization_id=organization_id).values("organization_id")
+            .filter(organization_id=organization_id)
+            .values("organization_id")
         )
     return keyset_page(qs.distinct(), cursor=cursor, limit=limit)
 
@@ -166,13 +174,18 @@ def _get_user(request: HttpRequest, user_id: int) -> User:
 @router.patch("/users/{user_id}", response=UserOut)
 def update_user(request: HttpRequest, user_id: int, payload: UserPatch) -> Any:
     target = _get_user(request, user_id)
-    return services.update_user(target, actor=_user(request),
-                                **payload.model_dump(exclude_unset=True))
+    return services.update_user(
+        target, actor=_user(request), **payload.model_dump(exclude_unset=True)
+    )
 
 
 @router.get("/memberships", response=Page[MembershipOut])
-def list_memberships(request: HttpRequest, organization_id: int | None = None,
-                     cursor: str | None = None, limit: int = 50) -> Any:
+def list_memberships(
+    request: HttpRequest,
+    organization_id: int | None = None,
+    cursor: str | None = None,
+    limit: int = 50,
+) -> Any:
     qs = scope.visible(Membership, _user(request), Perm.VIEW_MEMBERS).select_related("user")
     if organization_id is not None:
         qs = qs.filter(organization_id=organization_id)
@@ -184,8 +197,12 @@ def create_membership(request: HttpRequest, payload: MembershipIn) -> Any:
     user = _user(request)
     org = scope.get_visible_or_404(Organization, user, pk=payload.organization_id)
     membership = services.invite_member(
-        actor=user, organization=org, email=str(payload.email), full_name=payload.full_name,
-        role=payload.role, language=payload.language,
+        actor=user,
+        organization=org,
+        email=str(payload.email),
+        full_name=payload.full_name,
+        role=payload.role,
+        language=payload.language,
     )
     return 201, membership
 

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from django import forms
 from django.utils.translation import gettext_lazy as _
@@ -27,15 +27,20 @@ def role_choices(organization: Organization) -> list[tuple[str, Any]]:
 
 class InviteForm(forms.Form):
     email = forms.EmailField(label=_("E-mail address"))
-    full_name = forms.CharField(label=_("Full name"), max_length=200, required=False,
-                                help_text=_("Required for a person new to the platform."))
+    full_name = forms.CharField(
+        label=_("Full name"),
+        max_length=200,
+        required=False,
+        help_text=_("Required for a person new to the platform."),
+    )
     role = forms.ChoiceField(label=_("Role"), choices=Role.choices)
-    language = forms.ChoiceField(label=_("Language"), choices=[("fr", "Français"),
-                                                                ("en", "English")])
+    language = forms.ChoiceField(
+        label=_("Language"), choices=[("fr", "Français"), ("en", "English")]
+    )
 
     def __init__(self, *args: Any, organization: Organization, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["role"].choices = role_choices(organization)
+        cast(forms.ChoiceField, self.fields["role"]).choices = role_choices(organization)
 
 
 class RoleForm(forms.Form):
@@ -43,4 +48,4 @@ class RoleForm(forms.Form):
 
     def __init__(self, *args: Any, organization: Organization, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["role"].choices = role_choices(organization)
+        cast(forms.ChoiceField, self.fields["role"]).choices = role_choices(organization)

@@ -10,7 +10,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from infogerance.core.models import TenantQuerySet, TimeStamped
+from infogerance.core.models import TenantQuerySet, TenantRef, TimeStamped
 from infogerance.tenancy.roles import OrganizationKind, Role
 
 
@@ -66,9 +66,9 @@ class Organization(TimeStamped):
         return self.pk if self.provider_id is None else self.provider_id
 
     @property
-    def tenant_ids(self) -> dict[str, int | None]:
-        """The keys under which audit events about this organisation are filed."""
-        return {"organization_id": self.pk, "provider_id": self.provider_root_id}
+    def tenant(self) -> TenantRef:
+        """Where audit events about this organisation are filed."""
+        return TenantRef(self.pk, self.provider_root_id)
 
 
 class UserManager(BaseUserManager["User"]):

@@ -8,13 +8,13 @@ exists or not, and files an audit event when it does exist (a probe across tenan
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import ObjectDoesNotExist, PermissionDenied
 from django.db.models import Model, QuerySet
 from django.http import Http404
 
-from infogerance.core.models import Scope
+from infogerance.core.models import Scope, TenantRef
 from infogerance.tenancy.models import Membership, Organization
 from infogerance.tenancy.roles import OrganizationKind, Perm, Role, grants
 
@@ -88,8 +88,8 @@ def roles_in(user: Any, organization: Organization) -> set[Role]:
 
 
 def visible(source: type[M] | QuerySet[M], user: Any, perm: Perm = Perm.VIEW) -> QuerySet[M]:
-    queryset = source if isinstance(source, QuerySet) else source._default_manager.all()
-    return queryset.in_scope(scope_for(user, perm))  # type: ignore[attr-defined,no-any-return]
+    queryset: Any = source if isinstance(source, QuerySet) else source._default_manager.all()
+    return cast(QuerySet[M], queryset.in_scope(scope_for(user, perm)))
 
 
 def get_visible_or_404(
@@ -97,8 +97,8 @@ def get_visible_or_404(
 ) -> M:
     queryset = source if isinstance(source, QuerySet) else source._default_manager.all()
     try:
-        return visible(queryset, user, perm).get(**lookup)  # type: ignore[no-any-return]
-    except (queryset.model.DoesNotExist, ValueError, TypeError):
+        return visible(queryset, user, perm).get(**lookup)
+    except (ObjectDoesNotExist, ValueError, TypeError):
         pass
     model: Any = queryset.model
     try:
@@ -116,8 +116,7 @@ def get_visible_or_404(
         record(
             actor=user,
             action="access.denied",
-            organization_id=owner[0],
-            provider_id=owner[1] or owner[0],
+            tenant=TenantRef(owner[0], owner[1] or owner[0]),
             target_type=model._meta.label_lower,
             target_id=str(lookup.get("pk") or lookup.get("id") or ""),
             after={"reason": "outside scope", "perm": str(perm)},

@@ -14,6 +14,7 @@ from django.utils.translation import gettext as _
 
 from infogerance.audit.services import record
 from infogerance.core.actors import SystemActor
+from infogerance.core.models import NO_TENANT
 from infogerance.core.services import service
 from infogerance.core.snapshots import changed, snapshot
 from infogerance.tenancy import scope
@@ -93,9 +94,13 @@ def create_organization(
         scope.require(actor, Perm.CREATE_CLIENT, provider)
     else:
         raise ValidationError({"kind": [_("Unknown kind: %(kind)s") % {"kind": kind}]})
-    fields = _clean_org_fields(
-        {"name": name, "legal_name": legal_name.strip(), "registration_id": registration_id,
-         "country": country}
+    fields: dict[str, Any] = _clean_org_fields(
+        {
+            "name": name,
+            "legal_name": legal_name.strip(),
+            "registration_id": registration_id,
+            "country": country,
+        }
     )
     if slug and Organization.objects.filter(slug=slug).exists():
         raise ValidationError({"slug": [_("This short name is already taken.")]})
@@ -107,8 +112,11 @@ def create_organization(
         **fields,
     )
     record(
-        actor=actor, action="organization.create", target=org, after=snapshot(org),
-        **org.tenant_ids,
+        actor=actor,
+        action="organization.create",
+        target=org,
+        after=snapshot(org),
+        tenant=org.tenant,
     )
     return org
 
@@ -126,8 +134,14 @@ def update_organization(organization: Organization, *, actor: Any, **changes: An
     org.save()
     old, new = changed(before, snapshot(org))
     if new:
-        record(actor=actor, action="organization.update", target=org, before=old, after=new,
-               **org.tenant_ids)
+        record(
+            actor=actor,
+            action="organization.update",
+            target=org,
+            before=old,
+            after=new,
+            tenant=org.tenant,
+        )
     return org
 
 
@@ -147,7 +161,7 @@ def _send_invitation(user: User) -> None:
             use_https=base.startswith("https://"),
             subject_template_name="accounts/email/invitation_subject.txt",
             email_template_name="accounts/email/invitation.txt",
-            extra_email_context={"invitation": True},
+            extra_email_context={"invitation": "yes"},
         )
 
 
@@ -195,8 +209,13 @@ def invite_member(
         else:
             user.set_unusable_password()
         user.save()
-        record(actor=actor, action="user.create", target=user, after=snapshot(user),
-               **organization.tenant_ids)
+        record(
+            actor=actor,
+            action="user.create",
+            target=user,
+            after=snapshot(user),
+            tenant=organization.tenant,
+        )
     if Membership.objects.filter(user=user, organization=organization).exists():
         raise ValidationError({"email": [_("This person is already a member.")]})
     try:
@@ -206,8 +225,13 @@ def invite_member(
             )
     except IntegrityError:
         raise ValidationError({"email": [_("This person is already a member.")]}) from None
-    record(actor=actor, action="membership.create", target=membership,
-           after=snapshot(membership), **organization.tenant_ids)
+    record(
+        actor=actor,
+        action="membership.create",
+        target=membership,
+        after=snapshot(membership),
+        tenant=organization.tenant,
+    )
     if created and not password and send_invitation:
         transaction.on_commit(lambda: _send_invitation(user))
     return membership
@@ -229,8 +253,8 @@ def _assert_not_last_admin(membership: Membership) -> None:
 
 @service
 def change_role(membership: Membership, *, actor: Any, role: str) -> Membership:
-    membership = Membership.objects.select_for_update().select_related("organization").get(
-        pk=membership.pk
+    membership = (
+        Membership.objects.select_for_update().select_related("organization").get(pk=membership.pk)
     )
     scope.require(actor, Perm.MANAGE_MEMBERS, membership.organization)
     new_role = _assert_role_fits(role, membership.organization)
@@ -240,21 +264,27 @@ def change_role(membership: Membership, *, actor: Any, role: str) -> Membership:
     before = snapshot(membership, ["role"])
     membership.role = new_role
     membership.save(update_fields=["role", "updated_at"])
-    record(actor=actor, action="membership.update", target=membership, before=before,
-           after=snapshot(membership, ["role"]), **membership.organization.tenant_ids)
+    record(
+        actor=actor,
+        action="membership.update",
+        target=membership,
+        before=before,
+        after=snapshot(membership, ["role"]),
+        tenant=membership.organization.tenant,
+    )
     return membership
 
 
 @service
 def remove_member(membership: Membership, *, actor: Any) -> None:
-    membership = Membership.objects.select_for_update().select_related("organization").get(
-        pk=membership.pk
+    membership = (
+        Membership.objects.select_for_update().select_related("organization").get(pk=membership.pk)
     )
     scope.require(actor, Perm.MANAGE_MEMBERS, membership.organization)
     _assert_not_last_admin(membership)
     before = snapshot(membership)
-    tenant = membership.organization.tenant_ids
-    record(actor=actor, action="membership.delete", target=membership, before=before, **tenant)
+    tenant = membership.organization.tenant
+    record(actor=actor, action="membership.delete", target=membership, before=before, tenant=tenant)
     membership.delete()
 
 
@@ -293,6 +323,6 @@ def update_user(user: User, *, actor: Any, **changes: Any) -> User:
     old, new = changed(before, snapshot(user, USER_EDITABLE))
     if new:
         first = user.memberships.select_related("organization").first()
-        tenant = first.organization.tenant_ids if first else {}
-        record(actor=actor, action="user.update", target=user, before=old, after=new, **tenant)
+        tenant = first.organization.tenant if first else NO_TENANT
+        record(actor=actor, action="user.update", target=user, before=old, after=new, tenant=tenant)
     return user

@@ -56,16 +56,20 @@ def organization_list(request: HttpRequest) -> HttpResponse:
         orgs = orgs.filter(kind=kind)
     providers = scope.visible(Organization, user).filter(kind=OrganizationKind.PROVIDER)
     creatable = [p for p in providers if scope.has_perm(user, Perm.CREATE_CLIENT, p)]
-    return render(request, "tenancy/organization_list.html",
-                  {"organizations": orgs, "creatable": creatable, "kind": kind})
+    return render(
+        request,
+        "tenancy/organization_list.html",
+        {"organizations": orgs, "creatable": creatable, "kind": kind},
+    )
 
 
 @login_required
 def organization_create(request: HttpRequest, org_id: int) -> HttpResponse:
     """Add a client to the provider ``org_id``."""
     user: Any = request.user
-    provider = scope.get_visible_or_404(Organization, user, pk=org_id,
-                                        kind=OrganizationKind.PROVIDER)
+    provider = scope.get_visible_or_404(
+        Organization, user, pk=org_id, kind=OrganizationKind.PROVIDER
+    )
     scope.require(user, Perm.CREATE_CLIENT, provider)
     form = forms.ClientForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
@@ -78,19 +82,22 @@ def organization_create(request: HttpRequest, org_id: int) -> HttpResponse:
         else:
             messages.success(request, _("The client %(name)s was created.") % {"name": org.name})
             return redirect("tenancy:organization", org_id=org.pk)
-    return render(request, "tenancy/organization_form.html",
-                  {"form": form, "provider": provider, "creating": True})
+    return render(
+        request,
+        "tenancy/organization_form.html",
+        {"form": form, "provider": provider, "creating": True},
+    )
 
 
 @login_required
 def organization_detail(request: HttpRequest, org_id: int) -> HttpResponse:
     user: Any = request.user
-    org = scope.get_visible_or_404(Organization.objects.select_related("provider"), user,
-                                   pk=org_id)
+    org = scope.get_visible_or_404(Organization.objects.select_related("provider"), user, pk=org_id)
     can_see_members = scope.has_perm(user, Perm.VIEW_MEMBERS, org)
     members = (
         Membership.objects.filter(organization=org).select_related("user")
-        if can_see_members else Membership.objects.none()
+        if can_see_members
+        else Membership.objects.none()
     )
     context = {
         "org": org,
@@ -131,8 +138,7 @@ def member_invite(request: HttpRequest, org_id: int) -> HttpResponse:
     form = forms.InviteForm(request.POST or None, organization=org)
     if request.method == "POST" and form.is_valid():
         try:
-            membership = services.invite_member(actor=user, organization=org,
-                                                **form.cleaned_data)
+            membership = services.invite_member(actor=user, organization=org, **form.cleaned_data)
         except ValidationError as exc:
             apply_errors(form, exc)
         else:
@@ -146,7 +152,9 @@ def member_invite(request: HttpRequest, org_id: int) -> HttpResponse:
 def member_role(request: HttpRequest, membership_id: int) -> HttpResponse:
     user: Any = request.user
     membership = scope.get_visible_or_404(
-        Membership.objects.select_related("organization", "user"), user, Perm.VIEW_MEMBERS,
+        Membership.objects.select_related("organization", "user"),
+        user,
+        Perm.VIEW_MEMBERS,
         pk=membership_id,
     )
     form = forms.RoleForm(request.POST, organization=membership.organization)
@@ -166,7 +174,9 @@ def member_role(request: HttpRequest, membership_id: int) -> HttpResponse:
 def member_remove(request: HttpRequest, membership_id: int) -> HttpResponse:
     user: Any = request.user
     membership = scope.get_visible_or_404(
-        Membership.objects.select_related("organization", "user"), user, Perm.VIEW_MEMBERS,
+        Membership.objects.select_related("organization", "user"),
+        user,
+        Perm.VIEW_MEMBERS,
         pk=membership_id,
     )
     try:

@@ -33,8 +33,9 @@ def audit_expected(action: str, **match: Any) -> Iterator[Expectation]:
     expectation = Expectation()
     yield expectation
     new = AuditEvent.objects.filter(seq__gt=start).order_by("seq")
-    found = [e for e in new.filter(action=action)
-             if all(getattr(e, k) == v for k, v in match.items())]
+    found = [
+        e for e in new.filter(action=action) if all(getattr(e, k) == v for k, v in match.items())
+    ]
     if not found:
         seen = [f"{e.action} {e.target_type}:{e.target_id}" for e in new]
         raise AssertionError(f"no audit event {action} {match or ''}; written: {seen or 'none'}")

@@ -31,9 +31,15 @@ CAPABILITIES: set[str] = set()
 
 # Models whose rows are not tenant data (append-only logs, sessions, throttling, queues).
 UNWATCHED = {
-    "audit.auditevent", "sessions.session", "axes.accessattempt", "axes.accesslog",
-    "axes.accessfailurelog", "django_tasks_db.dbtaskresult", "core.scheduledoccurrence",
-    "contenttypes.contenttype", "auth.permission",
+    "audit.auditevent",
+    "sessions.session",
+    "axes.accessattempt",
+    "axes.accesslog",
+    "axes.accessfailurelog",
+    "django_tasks_db.dbtaskresult",
+    "core.scheduledoccurrence",
+    "contenttypes.contenttype",
+    "auth.permission",
 }
 # Fields that change as a side effect of any visit and carry no tenant data.
 VOLATILE_FIELDS = {"last_login", "last_used_at", "updated_at"}
@@ -97,8 +103,9 @@ def victim_rows(world: Any) -> Iterator[tuple[str, Any]]:
     from infogerance.tenancy.models import Membership
 
     scope = Scope(org_ids=frozenset({world.victim.pk}))
-    member_ids = set(Membership.objects.filter(organization=world.victim)
-                     .values_list("user_id", flat=True))
+    member_ids = set(
+        Membership.objects.filter(organization=world.victim).values_list("user_id", flat=True)
+    )
     user_model = apps.get_model(settings.AUTH_USER_MODEL)
     for model in sorted(apps.get_models(), key=lambda m: m._meta.label_lower):
         label = model._meta.label_lower
@@ -108,12 +115,18 @@ def victim_rows(world: Any) -> Iterator[tuple[str, Any]]:
         if model is user_model:
             yield label, manager.filter(pk__in=member_ids)
         elif hasattr(model, "TENANT_ORG_FIELD"):
-            yield label, manager.filter(
-                scope.q(model.TENANT_ORG_FIELD, model.TENANT_PROVIDER_FIELD)  # type: ignore[attr-defined]
+            yield (
+                label,
+                manager.filter(
+                    scope.q(model.TENANT_ORG_FIELD, model.TENANT_PROVIDER_FIELD)  # type: ignore[attr-defined]
+                ),
             )
         else:
-            user_fks = [f.name for f in model._meta.concrete_fields
-                        if f.is_relation and f.related_model is user_model]
+            user_fks = [
+                f.name
+                for f in model._meta.concrete_fields
+                if f.is_relation and f.related_model is user_model
+            ]
             for name in user_fks:
                 yield f"{label}.{name}", manager.filter(**{f"{name}__in": member_ids})
 
@@ -162,9 +175,17 @@ def _body_text(response: Any) -> str:
     return response.content.decode("utf-8", "replace")
 
 
-def check_response(result: WalkResult, who: str, method: str, url: str, response: Any,
-                   marker: str, has_victim_param: bool, anonymous: bool,
-                   allowed: frozenset[int] = frozenset({404, 405})) -> None:
+def check_response(
+    result: WalkResult,
+    who: str,
+    method: str,
+    url: str,
+    response: Any,
+    marker: str,
+    has_victim_param: bool,
+    anonymous: bool,
+    allowed: frozenset[int] = frozenset({404, 405}),
+) -> None:
     result.calls += 1
     status = response.status_code
     body = _body_text(response)
@@ -182,8 +203,13 @@ def check_response(result: WalkResult, who: str, method: str, url: str, response
             )
 
 
-def walk_urls(world: Any, outsiders: dict[str, Any], *, marker: str,
-              skip: Callable[[Route], bool] = lambda r: False) -> WalkResult:
+def walk_urls(
+    world: Any,
+    outsiders: dict[str, Any],
+    *,
+    marker: str,
+    skip: Callable[[Route], bool] = lambda r: False,
+) -> WalkResult:
     """Every URL pattern, GET and POST, as each outsider and anonymously."""
     result = WalkResult()
     prepare(world)
@@ -196,13 +222,29 @@ def walk_urls(world: Any, outsiders: dict[str, Any], *, marker: str,
         has_param = any(p not in CAPABILITIES for p in route.params)
         for method in ("get", "post"):
             anonymous = Client()
-            check_response(result, "anonymous", method.upper(), url,
-                           getattr(anonymous, method)(url), marker, has_param, True)
+            check_response(
+                result,
+                "anonymous",
+                method.upper(),
+                url,
+                getattr(anonymous, method)(url),
+                marker,
+                has_param,
+                True,
+            )
             for who, user in outsiders.items():
                 client = Client()
                 client.force_login(user)
-                check_response(result, who, method.upper(), url,
-                               getattr(client, method)(url), marker, has_param, False)
+                check_response(
+                    result,
+                    who,
+                    method.upper(),
+                    url,
+                    getattr(client, method)(url),
+                    marker,
+                    has_param,
+                    False,
+                )
     if victim_digest(world) != before:
         result.findings.append(Finding("outsiders", "*", "*", 0, "the victim's rows changed"))
     return result
@@ -238,8 +280,14 @@ def _sample(schema: dict[str, Any], components: dict[str, Any], name: str, world
     return "walker"
 
 
-def walk_api(world: Any, outsiders: dict[str, str], *, marker: str, schema: dict[str, Any],
-             prefix: str = "/api/v1") -> WalkResult:
+def walk_api(
+    world: Any,
+    outsiders: dict[str, str],
+    *,
+    marker: str,
+    schema: dict[str, Any],
+    prefix: str = "/api/v1",
+) -> WalkResult:
     """Every operation of the OpenAPI schema, with each outsider's token and anonymously.
 
     Bodies are generated from the schema, with every ``*_id`` field pointing at the victim,
@@ -269,14 +317,29 @@ def walk_api(world: Any, outsiders: dict[str, str], *, marker: str, schema: dict
             kwargs: dict[str, Any] = {}
             if body is not None:
                 kwargs = {"data": json.dumps(body), "content_type": "application/json"}
-            check_response(result, "anonymous", method.upper(), url,
-                           getattr(Client(), method)(url, **kwargs), marker,
-                           references_victim, True)
+            check_response(
+                result,
+                "anonymous",
+                method.upper(),
+                url,
+                getattr(Client(), method)(url, **kwargs),
+                marker,
+                references_victim,
+                True,
+            )
             for who, token in outsiders.items():
                 client = Client(headers={"Authorization": f"Bearer {token}"})
-                check_response(result, who, method.upper(), url,
-                               getattr(client, method)(url, **kwargs), marker,
-                               references_victim, False, allowed)
+                check_response(
+                    result,
+                    who,
+                    method.upper(),
+                    url,
+                    getattr(client, method)(url, **kwargs),
+                    marker,
+                    references_victim,
+                    False,
+                    allowed,
+                )
     if victim_digest(world) != before:
         result.findings.append(Finding("outsiders", "*", "*", 0, "the victim's rows changed"))
     return result
