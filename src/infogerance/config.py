@@ -210,4 +210,6 @@ def ensure_home(home: Path) -> Path:
         raise ConfigError(f"INFOGERANCE_HOME: cannot create {home}: {exc.strerror}") from None
     if not os.access(home, os.W_OK):
         raise ConfigError(f"INFOGERANCE_HOME: {home} is not writable")
+    for sub in ("static", "media", "mail"):
+        (home / sub).mkdir(mode=0o700, exist_ok=True)
     return home

@@ -5,7 +5,7 @@ from typing import Any
 
 from django.http import HttpRequest
 from django.shortcuts import get_object_or_404
-from ninja import Router, Schema
+from ninja import Router, Schema, Status
 from pydantic import Field
 
 from infogerance.accounts import services
@@ -90,12 +90,12 @@ def create_token(request: HttpRequest, payload: TokenIn) -> Any:
         scope=payload.scope,
         days=payload.days,
     )
-    data = TokenOut.from_orm(token).dict()
-    return 201, {**data, "token": secret}
+    data = TokenOut.model_validate(token, from_attributes=True).model_dump()
+    return Status(201, {**data, "token": secret})
 
 
 @router.delete("/tokens/{token_id}", response={204: None}, summary="Revoke an API token")
 def revoke_token(request: HttpRequest, token_id: int) -> Any:
     token = get_object_or_404(ApiToken, pk=token_id, user=actor_of(request))
     services.revoke_token(token, actor=actor_of(request))
-    return 204, None
+    return Status(204, None)

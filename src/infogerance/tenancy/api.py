@@ -5,7 +5,7 @@ from typing import Any
 
 from django.db.models import Q
 from django.http import HttpRequest
-from ninja import Router, Schema
+from ninja import Router, Schema, Status
 from pydantic import Field
 
 from infogerance.core.api import Page, StrictSchema, actor_of, keyset_page
@@ -129,7 +129,7 @@ def create_client(request: HttpRequest, payload: ClientIn) -> Any:
     org = services.create_organization(
         actor=user, kind=OrganizationKind.CLIENT, provider=provider, **data
     )
-    return 201, org
+    return Status(201, org)
 
 
 @router.patch("/organizations/{org_id}", response=OrganizationOut)
@@ -204,7 +204,7 @@ def create_membership(request: HttpRequest, payload: MembershipIn) -> Any:
         role=payload.role,
         language=payload.language,
     )
-    return 201, membership
+    return Status(201, membership)
 
 
 @router.patch("/memberships/{membership_id}", response=MembershipOut)
@@ -219,4 +219,4 @@ def delete_membership(request: HttpRequest, membership_id: int) -> Any:
     user = _user(request)
     membership = scope.get_visible_or_404(Membership, user, Perm.VIEW_MEMBERS, pk=membership_id)
     services.remove_member(membership, actor=user)
-    return 204, None
+    return Status(204, None)
