@@ -182,3 +182,28 @@ def test_tokens_from_the_profile_page(world: Any, login: Any) -> None:
     assert secret not in profile
     bad = client.post(reverse("accounts:token_create"), {"name": "", "scope": "x", "days": 0})
     assert bad.status_code == 400
+
+
+def test_password_alone_cannot_reach_the_setup_page(world: Any) -> None:
+    """With a device, the set-up page (which would replace it) needs the code first."""
+    user = world.user("a_manager")
+    device = _enrol(user)
+    client = Client()
+    login_post(client, user.email, PASSWORD)
+    for method in (client.get, client.post):
+        response = method(reverse("accounts:otp_setup"))
+        assert response.status_code == 302
+        assert response["Location"].startswith(reverse("accounts:otp_verify"))
+    assert TOTPDevice.objects.filter(user=user, confirmed=True).get() == device
+
+
+def test_the_return_address_keeps_every_parameter(world: Any) -> None:
+    user = world.user("a_user")
+    _enrol(user)
+    client = Client()
+    login_post(client, user.email, PASSWORD)
+    response = client.get("/audit/?action=auth&before=9")
+    assert (
+        response["Location"]
+        == "/accounts/2fa/verify/?next=%2Faudit%2F%3Faction%3Dauth%26before%3D9"
+    )

@@ -73,7 +73,7 @@ def test_enrol_totp_then_login_asks_for_the_code(page, live_server, tenants, ui_
     expect(page).to_have_url(re.compile(r"/accounts/2fa/verify/"))
     expect(page.locator("#id_token")).to_be_visible()
     page.goto(f"{live_server.url}/organizations/")
-    expect(page).to_have_url(re.compile(r"/accounts/2fa/verify/\?next=/organizations/$"))
+    expect(page).to_have_url(re.compile(r"/accounts/2fa/verify/\?next=%2Forganizations%2F$"))
 
     page.fill("#id_token", wrong_code(key))
     with page.expect_navigation():
@@ -150,3 +150,35 @@ def test_organisation_requiring_2fa_sends_member_to_setup(
     ui_login(page, other.email)
     expect(page).to_have_url(f"{live_server.url}/")
     expect(page.locator("h1")).to_contain_text("Marc")
+
+
+def test_password_alone_cannot_replace_the_device(page, live_server, tenants, ui_login, ui_logout):
+    """Someone who knows only the password must not get past the second factor."""
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    user = tenants.manager_a
+    ui_login(page, user.email)
+    page.goto(f"{live_server.url}/accounts/2fa/setup/")
+    key = base64.b32decode(page.locator("#totp-secret").inner_text().strip())
+    page.fill("#id_token", code(key))
+    with page.expect_navigation():
+        page.click("main form button[type=submit]")
+    expect(page).to_have_url(re.compile(r"/accounts/profile/$"))
+    owner_device = TOTPDevice.objects.get(user=user, confirmed=True)
+    ui_logout(page)
+
+    # The attacker logs in with the password and goes straight to the set-up page.
+    ui_login(page, user.email)
+    expect(page).to_have_url(re.compile(r"/accounts/2fa/verify/"))
+    page.goto(f"{live_server.url}/accounts/2fa/setup/")
+    if page.locator("#totp-secret").count():
+        attacker_key = base64.b32decode(page.locator("#totp-secret").inner_text().strip())
+        page.fill("#id_token", code(attacker_key))
+        with page.expect_navigation():
+            page.click("main form button[type=submit]")
+
+    # Still unverified: the application keeps asking for the owner's code...
+    page.goto(f"{live_server.url}/organizations/")
+    expect(page).to_have_url(re.compile(r"/accounts/2fa/verify/"), timeout=2_000)
+    # ...and the owner's device is untouched.
+    assert TOTPDevice.objects.filter(pk=owner_device.pk, confirmed=True).exists()

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.urls import reverse
+from django.utils.http import urlencode
 
 from infogerance.accounts.policy import has_second_factor, second_factor_required
 
@@ -26,11 +27,16 @@ class SecondFactorMiddleware:
             return self.get_response(request)
         verify = reverse("accounts:otp_verify")
         setup = reverse("accounts:otp_setup")
-        allowed = {verify, setup, reverse("accounts:logout")}
-        if request.path in allowed:
+        if request.path == reverse("accounts:logout"):
             return self.get_response(request)
         if has_second_factor(user):
-            return redirect(f"{verify}?next={request.get_full_path()}")
+            # Only the code opens the session: the set-up page would let a password alone
+            # replace the device.
+            if request.path == verify:
+                return self.get_response(request)
+            return redirect(f"{verify}?{urlencode({'next': request.get_full_path()})}")
         if second_factor_required(user):
+            if request.path == setup:
+                return self.get_response(request)
             return redirect(setup)
         return self.get_response(request)

@@ -123,6 +123,9 @@ def _qr_svg(device: TOTPDevice, email: str) -> str:
 @login_required
 def otp_setup(request: HttpRequest) -> HttpResponse:
     user: Any = request.user
+    if has_second_factor(user) and not user.is_verified():
+        # Replacing a device takes the current one first (the middleware enforces it too).
+        return redirect("accounts:otp_verify")
     device = TOTPDevice.objects.filter(user=user, confirmed=False).first()
     if device is None or request.GET.get("renew"):
         device = services.start_totp(user, actor=user)

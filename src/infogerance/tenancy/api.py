@@ -3,14 +3,13 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from django.db.models import Q
 from django.http import HttpRequest
 from ninja import Router, Schema, Status
 from pydantic import Field
 
 from infogerance.core.api import Page, StrictSchema, actor_of, keyset_page
 from infogerance.tenancy import scope, services
-from infogerance.tenancy.models import Membership, Organization, User
+from infogerance.tenancy.models import Membership, Organization
 from infogerance.tenancy.roles import OrganizationKind, Perm, Role
 
 router = Router(tags=["tenancy"])
@@ -97,12 +96,6 @@ def _user(request: HttpRequest) -> Any:
     return actor_of(request)
 
 
-def visible_users(user: Any) -> Any:
-    """Users who are members of an organisation whose members the user may see, and self."""
-    member_orgs = scope.visible(Membership, user, Perm.VIEW_MEMBERS).values("user_id")
-    return User.objects.filter(Q(pk__in=member_orgs) | Q(pk=user.pk))
-
-
 @router.get("/organizations", response=Page[OrganizationOut], summary="List organisations")
 def list_organizations(
     request: HttpRequest,
@@ -147,7 +140,7 @@ def list_users(
     limit: int = 50,
 ) -> Any:
     user = _user(request)
-    qs = visible_users(user)
+    qs = scope.visible_users(user)
     if organization_id is not None:
         qs = qs.filter(
             memberships__organization__in=scope.visible(Membership, user, Perm.VIEW_MEMBERS)
@@ -159,21 +152,12 @@ def list_users(
 
 @router.get("/users/{user_id}", response=UserOut)
 def get_user(request: HttpRequest, user_id: int) -> Any:
-    return _get_user(request, user_id)
-
-
-def _get_user(request: HttpRequest, user_id: int) -> User:
-    from django.http import Http404
-
-    found: User | None = visible_users(_user(request)).filter(pk=user_id).first()
-    if found is None:
-        raise Http404("No user matches the given query.")
-    return found
+    return scope.get_visible_user_or_404(_user(request), user_id)
 
 
 @router.patch("/users/{user_id}", response=UserOut)
 def update_user(request: HttpRequest, user_id: int, payload: UserPatch) -> Any:
-    target = _get_user(request, user_id)
+    target = scope.get_visible_user_or_404(_user(request), user_id)
     return services.update_user(
         target, actor=_user(request), **payload.model_dump(exclude_unset=True)
     )

@@ -11,11 +11,11 @@ from dataclasses import dataclass
 from typing import Any, TypeVar, cast
 
 from django.core.exceptions import ObjectDoesNotExist, PermissionDenied
-from django.db.models import Model, QuerySet
+from django.db.models import Model, Q, QuerySet
 from django.http import Http404
 
 from infogerance.core.models import Scope, TenantRef
-from infogerance.tenancy.models import Membership, Organization
+from infogerance.tenancy.models import Membership, Organization, User
 from infogerance.tenancy.roles import OrganizationKind, Perm, Role, grants
 
 M = TypeVar("M", bound=Model)
@@ -122,6 +122,19 @@ def get_visible_or_404(
             after={"reason": "outside scope", "perm": str(perm)},
         )
     raise Http404(f"No {queryset.model._meta.verbose_name} matches the given query.")
+
+
+def visible_users(user: Any) -> QuerySet[User]:
+    """People who belong to an organisation whose members ``user`` may see, and ``user``."""
+    member_of_visible = visible(Membership, user, Perm.VIEW_MEMBERS).values("user_id")
+    return User.objects.filter(Q(pk__in=member_of_visible) | Q(pk=getattr(user, "pk", None)))
+
+
+def get_visible_user_or_404(user: Any, pk: Any) -> User:
+    found = visible_users(user).filter(pk=pk).first() if str(pk).isdigit() else None
+    if found is None:
+        raise Http404("No user matches the given query.")
+    return found
 
 
 def primary_organization(user: Any) -> Organization | None:

@@ -288,12 +288,23 @@ def remove_member(membership: Membership, *, actor: Any) -> None:
     membership.delete()
 
 
+def manageable_user_ids(actor: Any, user_ids: list[int]) -> set[int]:
+    """Those of ``user_ids`` whose every organisation the actor manages (one query)."""
+    if isinstance(actor, SystemActor):
+        return set(user_ids)
+    managed = scope.scope_for(actor, Perm.MANAGE_MEMBERS)
+    verdict: dict[int, bool] = {}
+    rows = Membership.objects.filter(user_id__in=user_ids).values_list(
+        "user_id", "organization_id", "organization__provider_id"
+    )
+    for user_id, org_id, provider_id in rows:
+        verdict[user_id] = verdict.get(user_id, True) and managed.covers(org_id, provider_id)
+    return {user_id for user_id, ok in verdict.items() if ok}
+
+
 def can_manage_user(actor: Any, user: User) -> bool:
     """An actor manages a user when it manages every organisation the user belongs to."""
-    if isinstance(actor, SystemActor):
-        return True
-    orgs = list(Organization.objects.filter(memberships__user=user))
-    return bool(orgs) and all(scope.has_perm(actor, Perm.MANAGE_MEMBERS, o) for o in orgs)
+    return user.pk in manageable_user_ids(actor, [user.pk])
 
 
 @service

@@ -14,5 +14,6 @@ urlpatterns = [
     ),
     path("organizations/<int:org_id>/members/new/", views.member_invite, name="member_invite"),
     path("memberships/<int:membership_id>/role/", views.member_role, name="member_role"),
+    path("users/<int:user_id>/active/", views.user_active, name="user_active"),
     path("memberships/<int:membership_id>/remove/", views.member_remove, name="member_remove"),
 ]

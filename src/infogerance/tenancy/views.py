@@ -104,6 +104,7 @@ def organization_detail(request: HttpRequest, org_id: int) -> HttpResponse:
         "members": members,
         "can_see_members": can_see_members,
         "can_manage": scope.has_perm(user, Perm.MANAGE_MEMBERS, org),
+        "manageable": services.manageable_user_ids(user, [m.user_id for m in members]),
         "can_change": scope.has_perm(user, Perm.CHANGE_ORG, org),
         "can_create_client": org.is_provider and scope.has_perm(user, Perm.CREATE_CLIENT, org),
         "clients": scope.visible(org.clients.all(), user) if org.is_provider else [],
@@ -167,6 +168,31 @@ def member_role(request: HttpRequest, membership_id: int) -> HttpResponse:
     else:
         messages.error(request, _("Unknown role."))
     return redirect("tenancy:organization", org_id=membership.organization_id)
+
+
+@login_required
+@require_POST
+def user_active(request: HttpRequest, user_id: int) -> HttpResponse:
+    """Deactivate a person (no login, no token) or reactivate them."""
+    actor: Any = request.user
+    person = scope.get_visible_user_or_404(actor, user_id)
+    active = request.POST.get("active") == "1"
+    try:
+        services.update_user(person, actor=actor, is_active=active)
+        if active:
+            messages.success(
+                request, _("The account was reactivated: %(name)s.") % {"name": person}
+            )
+        else:
+            messages.success(
+                request, _("The account was deactivated: %(name)s.") % {"name": person}
+            )
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    back = request.POST.get("next", "")
+    if back.startswith("/organizations/"):
+        return redirect(back)
+    return redirect("tenancy:organizations")
 
 
 @login_required
