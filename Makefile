@@ -33,13 +33,18 @@ demo: install
 ## make test: lint, types, layering, the suite on SQLite and, when reachable, PostgreSQL.
 test: install-test chromium lint typecheck importlint pytest
 
-# Debian's chromium for the browser tests, installed when missing and when we are root.
+# System tools the suite needs: Debian's chromium (browser tests) and GNU gettext (the
+# translation checks). Installed when missing and when we are root; otherwise those tests
+# skip, except under CI=true, where they fail.
 chromium:
-	@if ! command -v chromium >/dev/null 2>&1; then \
+	@missing=""; \
+	command -v chromium >/dev/null 2>&1 || missing="$$missing chromium"; \
+	command -v xgettext >/dev/null 2>&1 || missing="$$missing gettext"; \
+	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
-	    echo "Installing Debian's chromium for the browser tests…"; \
-	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
-	  else echo "chromium is missing and we are not root: browser tests will be skipped (CI fails instead)."; fi; \
+	    echo "Installing Debian packages:$$missing"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+	  else echo "Missing:$$missing (not root): those tests will be skipped (CI fails instead)."; fi; \
 	fi
 
 lint:
@@ -79,7 +84,8 @@ lock:
 
 ## make messages: extract and compile translations (needs GNU gettext).
 messages: install
-	cd src/infogerance && ../../$(BIN)/django-admin makemessages -l fr --settings=infogerance.settings --ignore='tests/*' && ../../$(BIN)/django-admin compilemessages --settings=infogerance.settings
+	cd src/infogerance && INFOGERANCE_HOME=$(TEST_HOME) ../../$(BIN)/django-admin makemessages -l fr --no-obsolete --settings=infogerance.settings --ignore='*/tests/*' --ignore='*/migrations/*'
+	cd src/infogerance && INFOGERANCE_HOME=$(TEST_HOME) ../../$(BIN)/django-admin compilemessages --settings=infogerance.settings
 
 clean:
 	rm -rf $(VENV) $(TEST_HOME) $(TEST_HOME)-pg

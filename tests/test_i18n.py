@@ -15,6 +15,7 @@ import os
 import re
 import shutil
 import subprocess
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -285,6 +286,44 @@ def test_compiled_catalogue_matches_po(tmp_path):
         f"{MO_FILE} is stale; run compilemessages.\n"
         f"missing: {missing}\nobsolete: {extra}\nchanged: {changed}"
     )
+
+
+def test_every_source_string_is_in_the_catalogue(tmp_path):
+    """No string of the code or templates is missing from django.po (run `make messages`)."""
+    if shutil.which("xgettext") is None:
+        if os.environ.get("CI") == "true":
+            pytest.fail("xgettext (GNU gettext) is required on CI to check the catalogue")
+        pytest.skip("xgettext (GNU gettext) is not installed")
+    package = Path(settings.BASE_DIR)
+    copy = tmp_path / "infogerance"
+    shutil.copytree(package, copy, ignore=shutil.ignore_patterns("__pycache__", "*.mo"))
+    django_admin = Path(sys.executable).with_name("django-admin")
+    result = subprocess.run(
+        [
+            str(django_admin),
+            "makemessages",
+            "-l",
+            "fr",
+            "--no-obsolete",
+            "--ignore=*/tests/*",
+            "--ignore=*/migrations/*",
+        ],
+        cwd=copy,
+        capture_output=True,
+        text=True,
+        check=False,
+        env={**os.environ, "DJANGO_SETTINGS_MODULE": "infogerance.settings"},
+    )
+    assert result.returncode == 0, result.stderr
+    extracted = parse_po((copy / "locale/fr/LC_MESSAGES/django.po").read_text("utf-8"))
+    committed = parse_po(PO_FILE.read_text("utf-8"))
+    known = {(e.msgctxt, e.msgid) for e in committed if not e.obsolete}
+    missing = sorted(
+        e.msgid
+        for e in extracted
+        if e.msgid and not e.obsolete and (e.msgctxt, e.msgid) not in known
+    )
+    assert not missing, f"strings missing from {PO_FILE} (run `make messages`): {missing}"
 
 
 # --- (c) The login page follows the language ----------------------------------------------
