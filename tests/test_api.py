@@ -74,6 +74,9 @@ def test_expired_or_revoked_token(world: Any, api_token: Any, state: str) -> Non
     assert response.status_code == 401
     assert state in response.json()["detail"]
     assert seen.event.after == {"reason": state}
+    # Filed under the owner's organisation, so its administrators see the attempt.
+    assert seen.event.organization_id == world.provider.pk
+    assert seen.event.target_id == str(token.pk)
 
 
 def test_garbage_token_is_refused_without_flooding_the_trail(world: Any) -> None:

@@ -207,3 +207,29 @@ def test_the_return_address_keeps_every_parameter(world: Any) -> None:
         response["Location"]
         == "/accounts/2fa/verify/?next=%2Faudit%2F%3Faction%3Dauth%26before%3D9"
     )
+
+
+def test_client_address_behind_a_proxy(world: Any, settings: Any) -> None:
+    """The audit trail and throttling use the address the trusted proxy saw, not a forged one."""
+    settings.PROXY_HOPS = 1
+    user = world.user("a_user")
+    with audit_expected("auth.login_failed") as seen:
+        Client().post(
+            LOGIN,
+            {"username": user.email, "password": "x"},
+            REMOTE_ADDR="10.0.0.2",
+            HTTP_X_FORWARDED_FOR="6.6.6.6, 203.0.113.7",
+        )
+    assert seen.event.ip_address == "203.0.113.7"
+    from axes.models import AccessAttempt
+
+    assert AccessAttempt.objects.get().ip_address == "203.0.113.7"
+    settings.PROXY_HOPS = 0
+    with audit_expected("auth.login_failed") as direct:
+        Client().post(
+            LOGIN,
+            {"username": user.email, "password": "x"},
+            REMOTE_ADDR="198.51.100.4",
+            HTTP_X_FORWARDED_FOR="6.6.6.6",
+        )
+    assert direct.event.ip_address == "198.51.100.4"

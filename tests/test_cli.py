@@ -45,6 +45,12 @@ def test_version(tmp_path: Path) -> None:
         ({"INFOGERANCE_SECRET_KEY": "short"}, "INFOGERANCE_SECRET_KEY: must be at least 32"),
         ({"INFOGERANCE_TIME_ZONE": "Mars/Olympus"}, "INFOGERANCE_TIME_ZONE: unknown time zone"),
         ({"INFOGERANCE_EMAIL_BACKEND": "pigeon"}, "INFOGERANCE_EMAIL_BACKEND: expected one of"),
+        ({"INFOGERANCE_PORT": "eighty"}, "INFOGERANCE_PORT: expected an integer"),
+        ({"INFOGERANCE_API_TOKEN_DAYS": "400"}, "INFOGERANCE_API_TOKEN_DAYS: 400 is above"),
+        (
+            {"INFOGERANCE_ALLOWED_HOSTS": "x", "INFOGERANCE_CSRF_TRUSTED_ORIGINS": "example.org"},
+            "INFOGERANCE_CSRF_TRUSTED_ORIGINS: 'example.org' must start with",
+        ),
     ],
 )
 def test_bad_configuration_is_one_clear_line(
@@ -75,6 +81,15 @@ def test_secret_key_is_generated_once_with_mode_0600(tmp_path: Path) -> None:
     assert run(["init"], tmp_path).returncode == 0
     assert key_file.read_text() == first
     assert len(first.strip()) >= 32
+
+
+def test_an_empty_trail_can_be_anchored(tmp_path: Path) -> None:
+    assert run(["manage", "migrate", "-v0"], tmp_path).returncode == 0
+    first = run(["audit", "verify"], tmp_path)
+    assert first.returncode == 0
+    head = first.stdout.strip().rsplit("Head: ", 1)[1]
+    assert head == "0:" + "0" * 64
+    assert run(["audit", "verify", "--expect-head", head], tmp_path).returncode == 0
 
 
 def test_commands_need_an_initialised_instance(tmp_path: Path) -> None:

@@ -97,7 +97,8 @@ def test_pages_follow_the_matrix(
     client = login(world.user(who))
     url = reverse(name, kwargs={"org_id": getattr(world, org_key).pk})
     if status == 403:
-        with audit_expected("access.denied", actor_id=world.user(who).pk):
+        home = world.user(who).memberships.get().organization_id
+        with audit_expected("access.denied", actor_id=world.user(who).pk, organization_id=home):
             assert client.get(url).status_code == 403
     else:
         assert client.get(url).status_code == status

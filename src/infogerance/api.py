@@ -20,8 +20,8 @@ from infogerance.accounts.api_auth import (
     SessionAuth,
     TokenAuth,
 )
+from infogerance.accounts.middleware import record_denied
 from infogerance.audit.api import router as audit_router
-from infogerance.audit.services import record
 from infogerance.core.api import error_fields
 from infogerance.tenancy.api import router as tenancy_router
 
@@ -69,12 +69,7 @@ def on_validation_error(request: HttpRequest, exc: DjangoValidationError) -> Htt
 
 @api.exception_handler(PermissionDenied)
 def on_denied(request: HttpRequest, exc: PermissionDenied) -> HttpResponse:
-    record(
-        actor=getattr(request, "auth", None) or request.user,
-        action="access.denied",
-        target_repr=request.path[:200],
-        after={"method": request.method, "reason": str(exc)[:200]},
-    )
+    record_denied(request, getattr(request, "auth", None) or request.user, exc)
     return _json(request, 403, _("You do not have the right to do this."))
 
 

@@ -106,9 +106,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
         migrate()
     _require_migrated()
     if args.port < 1 or args.port > 65535:
-        raise CliError(f"--port: must be between 1 and 65535, got {args.port}")
+        raise CliError(f"--port: must be between 1 and 65535, got {args.port}", EXIT_CONFIG)
     if args.workers < 1:
-        raise CliError(f"--workers: must be at least 1, got {args.workers}")
+        raise CliError(f"--workers: must be at least 1, got {args.workers}", EXIT_CONFIG)
     embedded_worker = args.with_worker
     if embedded_worker is None:
         embedded_worker = str(settings.DATABASES["default"]["ENGINE"]).endswith("sqlite3")
@@ -246,6 +246,8 @@ def cmd_createuser(args: argparse.Namespace) -> int:
 
     actor = SystemActor("cli")
     org = Organization.objects.filter(slug=args.organization).first()
+    if org is not None and args.create_provider:
+        print(f"note: {org.slug} exists, --create-provider was ignored")
     try:
         if org is None:
             if not args.create_provider:
@@ -278,8 +280,6 @@ def cmd_createuser(args: argparse.Namespace) -> int:
         )
         raise CliError(details) from None
     print(f"{membership.user.email} is {Role(membership.role).label} of {org.name}.")
-    if org.kind == OrganizationKind.CLIENT and args.create_provider:
-        print("note: --create-provider was ignored (the organisation exists)")
     return 0
 
 
@@ -298,9 +298,11 @@ def cmd_audit_verify(args: argparse.Namespace) -> int:
         if not seq_text.isdigit() or len(expected_hash) != 64:
             raise CliError("--expect-head: expected SEQ:HASH, as printed by a previous run")
         seq = int(seq_text)
-        from infogerance.audit.models import AuditEvent
+        from infogerance.audit.models import GENESIS_HASH, AuditEvent
 
         anchor = AuditEvent.objects.filter(seq=seq).values_list("hash", flat=True).first()
+        if seq == 0:
+            anchor = GENESIS_HASH  # the head of an empty trail: anything since extends it
         if anchor != expected_hash:
             print(
                 f"BROKEN at event #{seq}: it is missing or differs from the recorded head "
@@ -339,13 +341,17 @@ def build_parser() -> argparse.ArgumentParser:
     p = add("init", cmd_init, "create the instance directory and apply database migrations")
     p.add_argument("-v", "--verbose", action="store_true")
 
+    from infogerance.config import env_int, env_str
+
     def serve_options(p: argparse.ArgumentParser) -> None:
-        p.add_argument("--host", default=os.environ.get("INFOGERANCE_HOST", "127.0.0.1"))
-        p.add_argument("--port", type=int, default=int(os.environ.get("INFOGERANCE_PORT", "8000")))
+        p.add_argument("--host", default=env_str("INFOGERANCE_HOST", "127.0.0.1"))
+        p.add_argument(
+            "--port", type=int, default=env_int("INFOGERANCE_PORT", 8000, minimum=1, maximum=65535)
+        )
         p.add_argument(
             "--workers",
             type=int,
-            default=int(os.environ.get("INFOGERANCE_WEB_WORKERS", "2")),
+            default=env_int("INFOGERANCE_WEB_WORKERS", 2, minimum=1, maximum=64),
             help="web worker processes (default 2)",
         )
         p.add_argument("--threads", type=int, default=8, help="threads per web worker")
@@ -410,7 +416,13 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
+    from infogerance.config import ConfigError
+
+    try:
+        parser = build_parser()
+    except ConfigError as exc:
+        print(f"infogerance: configuration error: {exc}", file=sys.stderr)
+        return EXIT_CONFIG
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):
         parser.print_help()

@@ -65,7 +65,7 @@ MIDDLEWARE = [
     "infogerance.accounts.middleware.SecondFactorMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
-    "infogerance.audit.middleware.DeniedAccessMiddleware",
+    "infogerance.accounts.middleware.DeniedAccessMiddleware",
     "axes.middleware.AxesMiddleware",
 ]
 
@@ -114,6 +114,7 @@ AXES_USERNAME_FORM_FIELD = "username"
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "accounts/locked.html"
 AXES_VERBOSE = False
+AXES_CLIENT_IP_CALLABLE = "infogerance.core.middleware.client_ip"
 
 OTP_TOTP_ISSUER = "Infogérance"
 OTP_TOTP_THROTTLE_FACTOR = 1
@@ -154,7 +155,11 @@ CSRF_COOKIE_SAMESITE = "Lax"
 SESSION_COOKIE_AGE = config.env_int("INFOGERANCE_SESSION_HOURS", 12, minimum=1) * 3600
 SECURE_SSL_REDIRECT = HTTPS and config.env_bool("INFOGERANCE_SSL_REDIRECT", True)
 SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
-if config.env_bool("INFOGERANCE_BEHIND_PROXY", False):
+BEHIND_PROXY = config.env_bool("INFOGERANCE_BEHIND_PROXY", False)
+# Trusted proxies in front of the instance (0 without a proxy): how far from the right of
+# X-Forwarded-For the client's real address is.
+PROXY_HOPS = config.env_int("INFOGERANCE_PROXY_HOPS", 1 if BEHIND_PROXY else 0, maximum=5)
+if BEHIND_PROXY:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_HSTS_SECONDS = config.env_int("INFOGERANCE_HSTS_SECONDS", 31536000)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = True
@@ -193,6 +198,11 @@ SCHEDULER_INTERVAL_SECONDS = config.env_int("INFOGERANCE_SCHEDULER_INTERVAL", 30
 # API tokens.
 API_TOKEN_DEFAULT_DAYS = config.env_int("INFOGERANCE_API_TOKEN_DAYS", 90, minimum=1)
 API_TOKEN_MAX_DAYS = config.env_int("INFOGERANCE_API_TOKEN_MAX_DAYS", 366, minimum=1)
+if API_TOKEN_DEFAULT_DAYS > API_TOKEN_MAX_DAYS:
+    raise config.ConfigError(
+        f"INFOGERANCE_API_TOKEN_DAYS: {API_TOKEN_DEFAULT_DAYS} is above "
+        f"INFOGERANCE_API_TOKEN_MAX_DAYS ({API_TOKEN_MAX_DAYS})"
+    )
 
 NINJA_PAGINATION_PER_PAGE = 50
 

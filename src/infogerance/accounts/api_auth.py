@@ -39,17 +39,17 @@ class TokenAuth(HttpBearer):
 
     def authenticate(self, request: HttpRequest, token: str) -> Any:
         row, reason = authenticate_token(token.strip())
-        if row is None and reason != "unknown":
-            # A known token used after its end is worth a trace; random strings are not
-            # (they would let anyone flood the trail).
+        if row is not None and reason != "ok":
+            # A known token used after its end is worth a trace, under its owner's tenant;
+            # random strings are not (they would let anyone flood the trail).
             record(
                 actor=SystemActor("api"),
                 action="auth.token_rejected",
-                target_type="accounts.apitoken",
-                target_repr=token[:16],
+                target=row,
                 after={"reason": reason},
+                tenant=user_tenant(row.user),
             )
-        if row is None:
+        if row is None or reason != "ok":
             raise AuthenticationFailed(_(REASONS[reason]))
         if row.scope == TokenScope.READ and request.method not in SAFE_METHODS:
             record(

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils.http import urlencode
 
 from infogerance.accounts.policy import has_second_factor, second_factor_required
+from infogerance.audit.services import record
+from infogerance.tenancy.scope import home_tenant
 
 # Paths reachable between the password and the second factor.
 OPEN_PREFIXES = ("/static/", "/i18n/", "/healthz", "/api/")
@@ -40,3 +43,29 @@ class SecondFactorMiddleware:
                 return self.get_response(request)
             return redirect(setup)
         return self.get_response(request)
+
+
+class DeniedAccessMiddleware:
+    """A refused action (403) in the web UI goes to the audit trail, under the person's
+    organisation, so that its administrators see it."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        return self.get_response(request)
+
+    def process_exception(self, request: HttpRequest, exception: Exception) -> None:
+        if isinstance(exception, PermissionDenied):
+            record_denied(request, getattr(request, "user", None), exception)
+        return None
+
+
+def record_denied(request: HttpRequest, actor: object, exception: Exception) -> None:
+    record(
+        actor=actor,
+        action="access.denied",
+        target_repr=request.path[:200],
+        after={"method": request.method, "reason": str(exception)[:200]},
+        tenant=home_tenant(actor),
+    )

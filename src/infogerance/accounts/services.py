@@ -14,20 +14,10 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from infogerance.accounts.models import TOKEN_PREFIX, ApiToken, TokenScope, new_secret
 from infogerance.audit.services import record
-from infogerance.core.models import NO_TENANT, TenantRef
 from infogerance.core.services import service
 from infogerance.core.snapshots import snapshot
 from infogerance.tenancy.models import User
-
-
-def user_tenant(user: Any) -> TenantRef:
-    """Where events about a person's own account are filed: their first organisation."""
-    membership = (
-        user.memberships.select_related("organization").order_by("pk").first()
-        if getattr(user, "pk", None)
-        else None
-    )
-    return membership.organization.tenant if membership else NO_TENANT
+from infogerance.tenancy.scope import home_tenant as user_tenant
 
 
 def _assert_self(actor: Any, user: User) -> None:
@@ -114,17 +104,21 @@ def parse_token(raw: str) -> str | None:
 
 
 def authenticate_token(raw: str) -> tuple[ApiToken | None, str]:
-    """The active token matching ``raw`` and "ok", or None and why not (for the audit)."""
+    """The token matching ``raw`` and "ok" when it may be used, else why not.
+
+    A known token that may not be used (revoked, expired, deactivated owner) is returned
+    with the reason, so the refusal can be filed under its owner's tenant.
+    """
     key = parse_token(raw)
     token = ApiToken.objects.select_related("user").filter(key=key).first() if key else None
     if token is None or not token.matches(raw):
         return None, "unknown"
     if token.revoked_at is not None:
-        return None, "revoked"
+        return token, "revoked"
     if token.is_expired:
-        return None, "expired"
+        return token, "expired"
     if not token.user.is_active:
-        return None, "inactive user"
+        return token, "inactive user"
     now = timezone.now()
     if token.last_used_at is None or now - token.last_used_at > dt.timedelta(minutes=1):
         # Bookkeeping, not a change of state: an unconditional update without audit.
@@ -137,7 +131,9 @@ def start_totp(user: User, *, actor: Any) -> TOTPDevice:
     """A fresh, unconfirmed TOTP device; any older unconfirmed one is replaced."""
     _assert_self(actor, user)
     TOTPDevice.objects.filter(user=user, confirmed=False).delete()
-    return TOTPDevice.objects.create(user=user, name="TOTP", confirmed=False)
+    device = TOTPDevice.objects.create(user=user, name="TOTP", confirmed=False)
+    record(actor=actor, action="otp.enrol_started", target=user, tenant=user_tenant(user))
+    return device
 
 
 @service

@@ -18,8 +18,18 @@ Handler = Callable[[HttpRequest], HttpResponse]
 
 
 def client_ip(request: HttpRequest) -> str | None:
-    # REMOTE_ADDR only: a forwarded header is client-controlled unless a proxy rewrites it,
-    # and deployments behind a proxy set REMOTE_ADDR through the server's proxy support.
+    """The visitor's address, for the audit trail and login throttling.
+
+    Without a proxy, REMOTE_ADDR. Behind INFOGERANCE_PROXY_HOPS trusted proxies, the address
+    the outermost trusted proxy saw: the Nth entry from the right of X-Forwarded-For (entries
+    further left are whatever the client chose to send, and are never trusted).
+    """
+    hops = settings.PROXY_HOPS
+    if hops:
+        forwarded = [a.strip() for a in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")]
+        forwarded = [a for a in forwarded if a]
+        if len(forwarded) >= hops:
+            return forwarded[-hops]
     return request.META.get("REMOTE_ADDR") or None
 
 

@@ -14,7 +14,7 @@ from django.core.exceptions import ObjectDoesNotExist, PermissionDenied
 from django.db.models import Model, Q, QuerySet
 from django.http import Http404
 
-from infogerance.core.models import Scope, TenantRef
+from infogerance.core.models import NO_TENANT, Scope, TenantRef
 from infogerance.tenancy.models import Membership, Organization, User
 from infogerance.tenancy.roles import OrganizationKind, Perm, Role, grants
 
@@ -135,6 +135,20 @@ def get_visible_user_or_404(user: Any, pk: Any) -> User:
     if found is None:
         raise Http404("No user matches the given query.")
     return found
+
+
+def home_tenant(user: Any) -> TenantRef:
+    """Where events about a person (their logins, their own account) are filed: their first
+    organisation, or nowhere for someone who belongs to none."""
+    if not getattr(user, "pk", None) or not getattr(user, "is_authenticated", True):
+        return NO_TENANT
+    membership = (
+        Membership.objects.filter(user_id=user.pk)
+        .select_related("organization")
+        .order_by("pk")
+        .first()
+    )
+    return membership.organization.tenant if membership else NO_TENANT
 
 
 def primary_organization(user: Any) -> Organization | None:

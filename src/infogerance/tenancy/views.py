@@ -95,9 +95,9 @@ def organization_detail(request: HttpRequest, org_id: int) -> HttpResponse:
     org = scope.get_visible_or_404(Organization.objects.select_related("provider"), user, pk=org_id)
     can_see_members = scope.has_perm(user, Perm.VIEW_MEMBERS, org)
     members = (
-        Membership.objects.filter(organization=org).select_related("user")
-        if can_see_members
-        else Membership.objects.none()
+        scope.visible(Membership, user, Perm.VIEW_MEMBERS)
+        .filter(organization=org)
+        .select_related("user")
     )
     context = {
         "org": org,
