@@ -244,3 +244,49 @@ def test_session_auth_requires_csrf(world: Any) -> None:
     response = post(client, "/api/v1/tokens", {"name": "x"})
     assert response.status_code in (401, 403)
     assert not ApiToken.objects.exists()
+
+
+def test_absurd_ids_are_refused_cleanly(world: Any, api_token: Any, login: Any) -> None:
+    """An id beyond the database's integer range is a 422 (API) or 404 (pages), never a 500."""
+    huge = "9" * 40
+    client = bearer(api_token(world.user("p_admin")))
+    assert client.get(f"/api/v1/organizations/{huge}").status_code == 422
+    assert client.get(f"/api/v1/users?organization_id={huge}").status_code == 422
+    body = post(
+        client,
+        "/api/v1/memberships",
+        {"organization_id": int(huge), "email": "a@b.c", "role": "client_user"},
+    )
+    assert body.status_code == 422
+    assert "organization_id" in body.json()["errors"]
+    web = login(world.user("p_admin"))
+    assert web.get(f"/organizations/{huge}/").status_code == 404
+    assert web.get("/organizations/999999999999999999/").status_code == 404
+
+
+def test_values_are_never_coerced(world: Any, api_token: Any) -> None:
+    """0 is not false, "5" is not 5, null does not empty a field: each is a 422 on its field."""
+    client = bearer(api_token(world.user("p_admin")))
+    url = f"/api/v1/organizations/{world.victim.pk}"
+    for body, field in [
+        ({"require_2fa": 0}, "require_2fa"),
+        ({"require_2fa": None}, "require_2fa"),
+        ({"name": None}, "name"),
+        ({"country": 33}, "country"),
+    ]:
+        response = client.patch(url, data=json.dumps(body), content_type="application/json")
+        assert response.status_code == 422, body
+        assert field in response.json()["errors"], body
+    created = post(
+        client, "/api/v1/organizations", {"provider_id": str(world.provider.pk), "name": "Coerced"}
+    )
+    assert created.status_code == 422
+    assert "provider_id" in created.json()["errors"]
+    world.victim.refresh_from_db()
+    assert world.victim.require_2fa is False
+    assert not Organization.objects.filter(name="Coerced").exists()
+    # Leaving a field out leaves it unchanged; the others change.
+    ok = client.patch(url, data=json.dumps({"require_2fa": True}), content_type="application/json")
+    assert ok.status_code == 200
+    assert ok.json()["require_2fa"] is True
+    assert ok.json()["name"] == world.victim.name

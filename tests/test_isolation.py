@@ -52,9 +52,9 @@ def test_every_page_hides_the_victim(world: Any, outsiders: dict[str, Any]) -> N
     assert not result.findings, "\n".join(map(str, result.findings))
     # The walk really visited the site: every named page of every app.
     assert {
-        "organizations/<int:org_id>/",
-        "audit/<int:event_id>/",
-        "memberships/<int:membership_id>/remove/",
+        "organizations/<id:org_id>/",
+        "audit/<id:event_id>/",
+        "memberships/<id:membership_id>/remove/",
     } <= result.covered
     assert result.calls >= len(result.covered) * 8  # 2 methods x (3 outsiders + anonymous)
 

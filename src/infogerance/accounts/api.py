@@ -11,7 +11,7 @@ from pydantic import Field
 from infogerance.accounts import services
 from infogerance.accounts.models import ApiToken, TokenScope
 from infogerance.accounts.policy import has_second_factor
-from infogerance.core.api import Page, StrictSchema, actor_of, keyset_page
+from infogerance.core.api import Id, Limit, Page, StrictSchema, actor_of, keyset_page, with_errors
 
 router = Router(tags=["accounts"])
 
@@ -34,7 +34,7 @@ class TokenCreated(TokenOut):
 
 class TokenIn(StrictSchema):
     name: str = Field(min_length=1, max_length=100)
-    scope: TokenScope = TokenScope.READ
+    scope: TokenScope = Field(TokenScope.READ, strict=False)
     days: int | None = Field(None, ge=1)
 
 
@@ -54,7 +54,7 @@ class MeOut(Schema):
     memberships: list[MembershipBrief]
 
 
-@router.get("/me", response=MeOut, summary="Who am I")
+@router.get("/me", response=with_errors({200: MeOut}), summary="Who am I")
 def me(request: HttpRequest) -> Any:
     user: Any = actor_of(request)
     memberships = [
@@ -76,13 +76,13 @@ def me(request: HttpRequest) -> Any:
     }
 
 
-@router.get("/tokens", response=Page[TokenOut], summary="My API tokens")
-def list_tokens(request: HttpRequest, cursor: str | None = None, limit: int = 50) -> Any:
+@router.get("/tokens", response=with_errors({200: Page[TokenOut]}), summary="My API tokens")
+def list_tokens(request: HttpRequest, cursor: str | None = None, limit: Limit = 50) -> Any:
     qs = ApiToken.objects.filter(user=actor_of(request))
     return keyset_page(qs, cursor=cursor, limit=limit, descending=True)
 
 
-@router.post("/tokens", response={201: TokenCreated}, summary="Create an API token")
+@router.post("/tokens", response=with_errors({201: TokenCreated}), summary="Create an API token")
 def create_token(request: HttpRequest, payload: TokenIn) -> Any:
     token, secret = services.create_token(
         actor=actor_of(request),
@@ -94,8 +94,10 @@ def create_token(request: HttpRequest, payload: TokenIn) -> Any:
     return Status(201, {**data, "token": secret})
 
 
-@router.delete("/tokens/{token_id}", response={204: None}, summary="Revoke an API token")
-def revoke_token(request: HttpRequest, token_id: int) -> Any:
+@router.delete(
+    "/tokens/{token_id}", response=with_errors({204: None}), summary="Revoke an API token"
+)
+def revoke_token(request: HttpRequest, token_id: Id) -> Any:
     token = get_object_or_404(ApiToken, pk=token_id, user=actor_of(request))
     services.revoke_token(token, actor=actor_of(request))
     return Status(204, None)

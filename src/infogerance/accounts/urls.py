@@ -25,5 +25,5 @@ urlpatterns = [
     path("2fa/disable/", views.otp_disable, name="otp_disable"),
     path("profile/", views.profile, name="profile"),
     path("tokens/new/", views.token_create, name="token_create"),
-    path("tokens/<int:token_id>/revoke/", views.token_revoke, name="token_revoke"),
+    path("tokens/<id:token_id>/revoke/", views.token_revoke, name="token_revoke"),
 ]

@@ -7,7 +7,7 @@ from django.http import HttpRequest
 from ninja import Router, Schema
 
 from infogerance.audit.models import AuditEvent
-from infogerance.core.api import Page, actor_of, keyset_page
+from infogerance.core.api import Id, Limit, Page, actor_of, keyset_page, with_errors
 from infogerance.tenancy import scope
 from infogerance.tenancy.roles import Perm
 
@@ -34,16 +34,18 @@ class AuditEventOut(Schema):
     hash: str
 
 
-@router.get("/audit-events", response=Page[AuditEventOut], summary="Audit trail (read)")
+@router.get(
+    "/audit-events", response=with_errors({200: Page[AuditEventOut]}), summary="Audit trail (read)"
+)
 def list_events(
     request: HttpRequest,
     action: str | None = None,
-    organization_id: int | None = None,
-    actor_id: int | None = None,
+    organization_id: Id | None = None,
+    actor_id: Id | None = None,
     target_type: str | None = None,
     target_id: str | None = None,
     cursor: str | None = None,
-    limit: int = 50,
+    limit: Limit = 50,
 ) -> Any:
     qs = scope.visible(AuditEvent, actor_of(request), Perm.VIEW_AUDIT)
     filters = {
@@ -57,8 +59,8 @@ def list_events(
     return keyset_page(qs, cursor=cursor, limit=limit, field="seq", descending=True)
 
 
-@router.get("/audit-events/{event_id}", response=AuditEventOut)
-def get_event(request: HttpRequest, event_id: int) -> Any:
+@router.get("/audit-events/{event_id}", response=with_errors({200: AuditEventOut}))
+def get_event(request: HttpRequest, event_id: Id) -> Any:
     return scope.get_visible_or_404(
         AuditEvent,
         actor_of(request),

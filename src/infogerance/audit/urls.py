@@ -6,5 +6,5 @@ app_name = "audit"
 
 urlpatterns = [
     path("", views.event_list, name="events"),
-    path("<int:event_id>/", views.event_detail, name="event"),
+    path("<id:event_id>/", views.event_detail, name="event"),
 ]

@@ -5,29 +5,53 @@ from __future__ import annotations
 import base64
 import json
 from collections.abc import Callable, Sequence
-from typing import Any, Generic, TypeVar
+from typing import Annotated, Any, Generic, TypeVar
 
 from django.core.exceptions import ValidationError
 from django.db.models import Model, QuerySet
 from django.http import HttpRequest
 from ninja import Schema
-from pydantic import ConfigDict
+from pydantic import ConfigDict, Field
 
 T = TypeVar("T")
 M = TypeVar("M", bound=Model)
 
 MAX_LIMIT = 200
 
+# Object ids in paths, filters and bodies: a database's BIGINT range, so that an absurd id
+# is refused by validation (422) instead of overflowing the database driver.
+MAX_ID = 2**63 - 1
+Id = Annotated[int, Field(ge=1, le=MAX_ID)]
+
+# The page size of every list operation, bounded in the schema itself.
+Limit = Annotated[int, Field(ge=1, le=MAX_LIMIT, description="Rows per page (1–200).")]
+
+
+# The default of a PATCH field: left out, the value stays as it is. Typed Any so that a
+# field can say ``name: str = Field(OMITTED)``: the type refuses an explicit null.
+OMITTED: Any = None
+
 
 class StrictSchema(Schema):
-    """Request bodies: unknown fields are errors, so a typo never passes silently."""
+    """Request bodies: unknown fields are errors, so a typo never passes silently, and
+    values are never coerced (``0`` is not ``false``, ``"5"`` is not ``5``). Enum fields
+    take ``Field(strict=False)`` so that their JSON string values are accepted."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
 
 
 class ErrorOut(Schema):
     detail: str
     errors: dict[str, list[str]] = {}
+
+
+ERROR_STATUSES = (400, 401, 403, 404, 413, 422)
+
+
+def with_errors(success: dict[int, Any]) -> dict[int, Any]:
+    """An operation's responses: its success and every error the API can answer, so that
+    the OpenAPI schema documents them and clients can rely on one error body."""
+    return {**success, **dict.fromkeys(ERROR_STATUSES, ErrorOut)}
 
 
 class Page(Schema, Generic[T]):

@@ -68,7 +68,7 @@ def value(name: str, world: Any) -> Any:
 
 @dataclass(frozen=True)
 class Route:
-    pattern: str  # e.g. "organizations/<int:org_id>/"
+    pattern: str  # e.g. "organizations/<id:org_id>/"
     name: str
     params: tuple[str, ...]
 
