@@ -90,6 +90,7 @@ messages: install
 clean:
 	rm -rf $(VENV) $(TEST_HOME) $(TEST_HOME)-pg
 
-## make openapi: write the API schema that a test compares (after a deliberate API change).
+## make openapi: write the API and contract-format schemas that tests compare (after a deliberate change).
 openapi: install
 	INFOGERANCE_HOME=$(TEST_HOME) $(BIN)/python -c "import json, django, os; os.environ.setdefault('DJANGO_SETTINGS_MODULE', 'infogerance.settings'); django.setup(); from infogerance.api import api; print(json.dumps(api.get_openapi_schema(), indent=2, sort_keys=True, ensure_ascii=False))" > docs/api/openapi.json
+	INFOGERANCE_HOME=$(TEST_HOME) $(BIN)/infogerance contract schema > docs/contract.schema.json

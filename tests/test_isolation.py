@@ -30,6 +30,22 @@ isolation.register(
     "event_id",
     lambda w: AuditEvent.objects.filter(organization_id=w.victim.pk).order_by("seq").first().pk,
 )
+
+
+def victim_contract_id(world: Any) -> int:
+    from pathlib import Path
+
+    from infogerance.contracts.services import import_contract
+
+    text = (Path(__file__).parent / "contracts" / "minimal.yaml").read_text(encoding="utf-8")
+    text = text.replace("Contrat d'infogérance de test", f"Contrat {MARKER}")
+    return import_contract(actor=world.user("p_admin"), client=world.victim, text=text).contract_id
+
+
+isolation.register("contract_id", victim_contract_id)
+isolation.register("client_id", lambda w: w.victim.pk)
+isolation.register("number", lambda w: 1)
+isolation.register("name", lambda w: "HO-ext")
 isolation.register(
     "uidb64", lambda w: urlsafe_base64_encode(force_bytes(w.user("a_user").pk)), capability=True
 )

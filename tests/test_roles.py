@@ -9,21 +9,22 @@ import pytest
 from infogerance.tenancy import scope
 from infogerance.tenancy.roles import Perm
 
-V, C, M, VM, MM, A = (
+V, C, M, VM, MM, A, K = (
     Perm.VIEW,
     Perm.CHANGE_ORG,
     Perm.CREATE_CLIENT,
     Perm.VIEW_MEMBERS,
     Perm.MANAGE_MEMBERS,
     Perm.VIEW_AUDIT,
+    Perm.MANAGE_CONTRACTS,
 )
 
 # user -> organisation -> the rights held there (everything else is refused)
 MATRIX: dict[str, dict[str, set[Perm]]] = {
     "p_admin": {
-        "provider": {V, C, M, VM, MM, A},
-        "victim": {V, C, M, VM, MM, A},
-        "neighbour": {V, C, M, VM, MM, A},
+        "provider": {V, C, M, VM, MM, A, K},
+        "victim": {V, C, M, VM, MM, A, K},
+        "neighbour": {V, C, M, VM, MM, A, K},
         "other_provider": set(),
     },
     "p_engineer": {
@@ -55,7 +56,7 @@ MATRIX: dict[str, dict[str, set[Perm]]] = {
         "provider": set(),
         "victim": set(),
         "neighbour": set(),
-        "other_provider": {V, C, M, VM, MM, A},
+        "other_provider": {V, C, M, VM, MM, A, K},
     },
 }
 

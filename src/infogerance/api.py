@@ -22,6 +22,8 @@ from infogerance.accounts.api_auth import (
 )
 from infogerance.accounts.middleware import record_denied
 from infogerance.audit.api import router as audit_router
+from infogerance.contracts.api import router as contracts_router
+from infogerance.contracts.loader import ContractFileError
 from infogerance.core.api import error_fields
 from infogerance.tenancy.api import router as tenancy_router
 
@@ -40,6 +42,7 @@ api = NinjaAPI(
 api.add_router("", accounts_router)
 api.add_router("", tenancy_router)
 api.add_router("", audit_router)
+api.add_router("", contracts_router)
 
 
 def _json(request: HttpRequest, status: int, detail: str, errors: Any = None) -> HttpResponse:
@@ -65,6 +68,15 @@ def on_schema_error(request: HttpRequest, exc: NinjaValidationError) -> HttpResp
 @api.exception_handler(DjangoValidationError)
 def on_validation_error(request: HttpRequest, exc: DjangoValidationError) -> HttpResponse:
     return _json(request, 400, _("Invalid input."), error_fields(exc))
+
+
+@api.exception_handler(ContractFileError)
+def on_contract_file(request: HttpRequest, exc: ContractFileError) -> HttpResponse:
+    errors: dict[str, list[str]] = {}
+    for problem in exc.problems:
+        place = f"line {problem.line}, column {problem.column}: " if problem.line else ""
+        errors.setdefault(f"content.{problem.where}", []).append(place + problem.message)
+    return _json(request, 400, _("The contract file has errors: nothing was imported."), errors)
 
 
 @api.exception_handler(PermissionDenied)

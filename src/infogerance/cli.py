@@ -313,6 +313,190 @@ def cmd_audit_verify(args: argparse.Namespace) -> int:
     return 0
 
 
+def _user_language(explicit: str | None) -> str:
+    if explicit:
+        return explicit
+    for name in ("INFOGERANCE_LANGUAGE", "LC_ALL", "LC_MESSAGES", "LANG"):
+        value = os.environ.get(name, "")
+        if value:
+            return "fr" if value.lower().startswith("fr") else "en"
+    return "fr"
+
+
+def _read_file(path: str) -> bytes:
+    from infogerance.contracts.loader import MAX_FILE_BYTES
+
+    try:
+        size = os.path.getsize(path)
+        if size > MAX_FILE_BYTES:
+            raise CliError(
+                f"{path}: the file is too large ({size} bytes, at most {MAX_FILE_BYTES})"
+            )
+        with open(path, "rb") as handle:
+            return handle.read()
+    except OSError as exc:
+        raise CliError(f"{path}: {exc.strerror}") from None
+
+
+def cmd_contract_validate(args: argparse.Namespace) -> int:
+    setup_django()
+    import json
+
+    from django.utils import translation
+
+    from infogerance.contracts.loader import ContractFileError, load_contract, problems_text
+
+    data = _read_file(args.file)
+    with translation.override(_user_language(args.lang)):
+        try:
+            document = load_contract(data)
+        except ContractFileError as exc:
+            if args.json:
+                print(
+                    json.dumps(
+                        {"valid": False, "problems": [p.as_dict() for p in exc.problems]},
+                        ensure_ascii=False,
+                        indent=2,
+                    )
+                )
+            else:
+                print(problems_text(exc.problems, args.file), file=sys.stderr)
+                print(f"{len(exc.problems)} problem(s) in {args.file}", file=sys.stderr)
+            return 1
+    if args.json:
+        print(json.dumps({"valid": True, "reference": document.reference}, ensure_ascii=False))
+    else:
+        print(
+            f"{args.file}: valid ({document.reference}, {len(document.service_levels)} "
+            f"service levels, {len(document.catalogue)} services)"
+        )
+    return 0
+
+
+def _client(slug: str) -> Any:
+    from infogerance.tenancy.models import Organization
+
+    org = Organization.objects.filter(slug=slug, kind="client").first()
+    if org is None:
+        raise CliError(f"--client: no client organisation with short name {slug!r}")
+    return org
+
+
+def _contract(reference: str, client_slug: str | None) -> Any:
+    from infogerance.contracts.models import Contract
+
+    contracts = Contract.objects.filter(reference=reference)
+    if client_slug:
+        contracts = contracts.filter(organization=_client(client_slug))
+    found = list(contracts[:2])
+    if not found:
+        raise CliError(f"no contract with reference {reference!r}")
+    if len(found) > 1:
+        raise CliError(f"several clients have a contract {reference!r}: add --client")
+    return found[0]
+
+
+def _version(contract: Any, number: int | None) -> Any:
+    version = (
+        contract.versions.filter(number=number).first()
+        if number
+        else contract.versions.order_by("-number").first()
+    )
+    if version is None:
+        raise CliError(f"{contract.reference} has no version {number}")
+    return version
+
+
+def cmd_contract_import(args: argparse.Namespace) -> int:
+    setup_django()
+    check_database()
+    _require_migrated()
+    import datetime as dt
+
+    from django.core.exceptions import ValidationError
+    from django.utils import translation
+
+    from infogerance.contracts.loader import ContractFileError, problems_text
+    from infogerance.contracts.services import import_contract
+    from infogerance.core.actors import SystemActor
+
+    effective = None
+    if args.effective_from:
+        try:
+            effective = dt.date.fromisoformat(args.effective_from)
+        except ValueError:
+            raise CliError(
+                f"--effective-from: not a date (YYYY-MM-DD): {args.effective_from!r}"
+            ) from None
+    data = _read_file(args.file)
+    client = _client(args.client)
+    with translation.override(_user_language(args.lang)):
+        try:
+            version = import_contract(
+                actor=SystemActor("cli"),
+                client=client,
+                text=data,
+                effective_from=effective,
+                note=args.note,
+            )
+        except ContractFileError as exc:
+            print(problems_text(exc.problems, args.file), file=sys.stderr)
+            print(f"{len(exc.problems)} problem(s): nothing imported", file=sys.stderr)
+            return 1
+        except ValidationError as exc:
+            raise CliError(
+                "; ".join(f"{k}: {' '.join(v)}" for k, v in exc.message_dict.items())
+            ) from None
+    print(
+        f"{version.contract.reference} version {version.number} imported for {client.name}, "
+        f"in force from {version.effective_from.isoformat()}"
+    )
+    return 0
+
+
+def cmd_contract_export(args: argparse.Namespace) -> int:
+    setup_django()
+    check_database()
+    from infogerance.contracts.export import to_yaml
+
+    version = _version(_contract(args.reference, args.client), args.version)
+    text = to_yaml(version.parsed())
+    if args.output:
+        with open(args.output, "w", encoding="utf-8") as handle:
+            handle.write(text)
+    else:
+        sys.stdout.write(text)
+    return 0
+
+
+def cmd_contract_diff(args: argparse.Namespace) -> int:
+    setup_django()
+    check_database()
+    from infogerance.contracts.export import unified_diff
+
+    contract = _contract(args.reference, args.client)
+    old, new = _version(contract, args.v1), _version(contract, args.v2)
+    sys.stdout.write(
+        unified_diff(
+            old.parsed(),
+            new.parsed(),
+            f"{contract.reference} v{old.number}",
+            f"{contract.reference} v{new.number}",
+        )
+    )
+    return 0
+
+
+def cmd_contract_schema(args: argparse.Namespace) -> int:
+    setup_django()
+    import json
+
+    from infogerance.contracts.format import json_schema
+
+    print(json.dumps(json_schema(), indent=2, ensure_ascii=False, sort_keys=True))
+    return 0
+
+
 def cmd_manage(args: argparse.Namespace) -> int:
     setup_django()
     from django.core.management import execute_from_command_line
@@ -409,6 +593,44 @@ def build_parser() -> argparse.ArgumentParser:
         help="also check that this event (from an earlier run) is still there",
     )
     v.set_defaults(func=cmd_audit_verify)
+
+    p = add(
+        "contract",
+        lambda a: (parser.parse_args(["contract", "--help"]), 0)[1],
+        "contracts as code: validate, import, export, diff",
+    )
+    contract_sub = p.add_subparsers(dest="contract_command", metavar="ACTION")
+    c = contract_sub.add_parser("validate", help="check a contract file; every error at once")
+    c.add_argument("file")
+    c.add_argument("--lang", choices=["fr", "en"], help="language of the messages (default: $LANG)")
+    c.add_argument("--json", action="store_true", help="machine-readable result")
+    c.set_defaults(func=cmd_contract_validate)
+    c = contract_sub.add_parser("import", help="import a contract, or an amendment of it")
+    c.add_argument("file")
+    c.add_argument("--client", required=True, help="short name (slug) of the client")
+    c.add_argument(
+        "--effective-from",
+        metavar="YYYY-MM-DD",
+        help="date the version takes effect (default: the term's start for a new "
+        "contract, today for an amendment)",
+    )
+    c.add_argument("--note", default="", help="what the amendment changes")
+    c.add_argument("--lang", choices=["fr", "en"])
+    c.set_defaults(func=cmd_contract_import)
+    c = contract_sub.add_parser("export", help="write a version as YAML (stable, re-importable)")
+    c.add_argument("reference")
+    c.add_argument("--client", help="short name of the client, when references collide")
+    c.add_argument("--version", type=int, help="version number (default: the latest)")
+    c.add_argument("-o", "--output", help="file to write (default: standard output)")
+    c.set_defaults(func=cmd_contract_export)
+    c = contract_sub.add_parser("diff", help="differences between two versions")
+    c.add_argument("reference")
+    c.add_argument("v1", type=int)
+    c.add_argument("v2", type=int)
+    c.add_argument("--client")
+    c.set_defaults(func=cmd_contract_diff)
+    c = contract_sub.add_parser("schema", help="print the JSON Schema of the contract format")
+    c.set_defaults(func=cmd_contract_schema)
 
     p = add("manage", cmd_manage, "Django's management commands (migrate, shell, …)")
     p.add_argument("args", nargs=argparse.REMAINDER)

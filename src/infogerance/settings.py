@@ -48,6 +48,7 @@ INSTALLED_APPS = [
     "infogerance.audit",
     "infogerance.tenancy",
     "infogerance.accounts",
+    "infogerance.contracts",
 ]
 
 MIDDLEWARE = [

@@ -8,6 +8,7 @@ urlpatterns = [
     path("", include("infogerance.tenancy.urls")),
     path("accounts/", include("infogerance.accounts.urls")),
     path("audit/", include("infogerance.audit.urls")),
+    path("contracts/", include("infogerance.contracts.urls")),
     path("i18n/setlang/", set_language, name="set_language"),
     path("healthz", core_views.healthz, name="healthz"),
     path("api/v1/", api.urls),

@@ -28,6 +28,7 @@ class Perm(StrEnum):
     VIEW_MEMBERS = "members.view"
     MANAGE_MEMBERS = "members.manage"  # invite users, change roles, remove members
     VIEW_AUDIT = "audit.view"
+    MANAGE_CONTRACTS = "contracts.manage"  # import a contract or an amendment
 
 
 ROLES_BY_KIND: dict[str, tuple[Role, ...]] = {

@@ -273,6 +273,10 @@ def _sample(schema: dict[str, Any], components: dict[str, Any], name: str, world
         return False
     if kind == "array":
         return []
+    if schema.get("format") == "date-time":
+        return "2026-01-05T09:00:00+01:00"
+    if schema.get("format") == "date":
+        return "2026-01-05"
     if name == "email":
         return "walker@example.org"
     if name == "country":
@@ -304,6 +308,16 @@ def walk_api(
             params = re.findall(r"{([^}]+)}", path)
             url = re.sub(r"{([^}]+)}", lambda m: str(fill(f"<{m[1]}>", world)).lstrip("/"), path)
             url = url if url.startswith(prefix) else prefix + url
+            # Required query parameters are filled too, so that the call reaches the lookup.
+            query = {
+                p["name"]: _sample(p.get("schema", {}), components, p["name"], world)
+                for p in operation.get("parameters", [])
+                if p.get("in") == "query" and p.get("required")
+            }
+            if query:
+                from urllib.parse import urlencode
+
+                url = f"{url}?{urlencode(query)}"
             body: Any = None
             content = operation.get("requestBody", {}).get("content", {})
             if "application/json" in content:

@@ -1,0 +1,729 @@
+"""The business-time engine behind every SLA clock (GTI, GTR, availability…).
+
+A contract promises a number of *business* hours, counted inside a service window (HO, HNO,
+24x7, or something bespoke) in the contract's time zone, without public holidays, with
+per-contract exceptions. Every clock of the platform asks the same two questions: how much
+business time lies between two instants, and when a given amount of business time will have
+elapsed. Both must be exact (an SLA breach by one second is a breach) and cheap (reports
+recompute thousands of clocks), so the engine compiles a :class:`CalendarSpec` once into sorted
+tables of instants and answers each question with two binary searches.
+
+Time model
+----------
+* Windows are **local wall-clock** times in the calendar's zone; everything else is **real
+  elapsed time** between UTC instants. A window 01:00–04:00 lasts 2 h on the night clocks go
+  forward (2026-03-29 in Europe/Paris) and 4 h on the night they go back (2026-10-25); a 24x7
+  Sunday lasts 23 h or 25 h on those dates.
+* A wall-clock window boundary is turned into an instant by one deterministic rule:
+
+  - an **ambiguous** time (it happens twice when clocks go back) is its **first** occurrence
+    (``fold=0``);
+  - a **non-existent** time (skipped when clocks go forward) is the **instant the clocks
+    jump**, i.e. the end of the gap: on 2026-03-29 in Paris, 02:00, 02:30 and 03:00 all mean
+    01:00 UTC. Unlike Python's default reading of ``fold=0`` in a gap (which would put 02:30 at
+    03:30 CEST, *after* 03:00), this keeps the wall-clock → instant mapping monotonic, so
+    windows that do not overlap on the wall clock never overlap in time either.
+
+* Instants given by callers are used as they are (``dt.timestamp()``), whatever their zone;
+  beware that Python compares and subtracts two datetimes *sharing one tzinfo* by wall clock,
+  which is wrong across a DST change — the engine never does, it only compares instants.
+* Intervals are half-open ``[start, end)``: at 18:00 an 08:00–18:00 window is closed.
+
+Tables
+------
+The time line is cut into fixed blocks of ``2**26`` seconds (about 777 days) of UTC epoch
+time, built lazily and at most :data:`MAX_CACHED_BLOCKS` at a time per calendar. A block holds
+
+* ``bounds``: ``[block_start, s0, e0, s1, e1, …]``, the block's business intervals clipped to
+  the block, touching ones merged, as float epoch seconds (whole seconds, so exact);
+* ``cum``: business seconds of the block before each bound, ``[0, c, c, c + (e0 - s0), …]``;
+* its total of business seconds.
+
+Odd indices are interval starts, even ones interval ends (index 0 is a sentinel "end" at the
+block start). ``F(t)``, the business seconds of the block before ``t``, is one
+``bisect_right`` on ``bounds`` and one addition; a duration inside a block is
+``F(end) - F(start)``; adding business time inverts ``F`` with one ``bisect_left`` on ``cum``.
+Ranges over several blocks add up the totals of the blocks in between (kept for every block
+ever built, one integer each). All the float arithmetic stays below ``2**26`` seconds next to
+epoch values whose spacing is under a quarter of a microsecond, so results rounded to the
+microsecond (as :class:`~datetime.timedelta` does) are exact.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import itertools
+from bisect import bisect_left, bisect_right
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, replace
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import holidays
+
+__all__ = [
+    "H24X7",
+    "HNO",
+    "HO",
+    "HOLIDAY_SETS",
+    "MAX_CACHED_BLOCKS",
+    "Calendar",
+    "CalendarError",
+    "CalendarSpec",
+    "DateOverride",
+    "Window",
+    "always_open",
+    "compile_calendar",
+    "holidays_in",
+    "office_hours",
+    "outside_office_hours",
+]
+
+_DAY = 86_400
+_WEEK = 7 * _DAY
+_BLOCK = 1 << 26  # seconds per table block, ~777 days
+_US = timedelta(microseconds=1)
+_ZERO = timedelta(0)
+_EPOCH_ORDINAL = date(1970, 1, 1).toordinal()
+_MAX_ORDINAL = date.max.toordinal()
+#: Tables kept per compiled calendar (FIFO beyond that); 32 blocks cover about 68 years.
+MAX_CACHED_BLOCKS = 32
+_WEEKDAY_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+
+TimeRange = tuple[time, time]
+
+
+class CalendarError(ValueError):
+    """A calendar that cannot be built, or a question it cannot answer (bad input)."""
+
+
+# --------------------------------------------------------------------------------------------
+# Holidays
+
+
+def _easter(year: int) -> date:
+    """Gregorian Easter Sunday (anonymous Gregorian algorithm, Meeus/Jones/Butcher)."""
+    a = year % 19
+    b, c = divmod(year, 100)
+    d, e = divmod(b, 4)
+    f = (b + 8) // 25
+    g = (b - f + 1) // 3
+    h = (19 * a + b - d - g + 15) % 30
+    i, k = divmod(c, 4)
+    el = (32 + 2 * e + 2 * i - h - k) % 7
+    m = (a + 11 * h + 22 * el) // 451
+    month, day = divmod(h + el - 7 * m + 114, 31)
+    return date(year, month, day + 1)
+
+
+def _france(year: int) -> frozenset[date]:
+    """The public holidays of metropolitan France, as the ``holidays`` package knows them.
+
+    That package follows the law year by year (no Pentecost Monday in 2005–2007, fewer
+    holidays before 1982) and covers 1803–2100 only: outside, the set is empty.
+    """
+    return frozenset(holidays.France(years=year))
+
+
+#: Subdivision codes under which ``holidays`` adds Good Friday and 26 December (Alsace, then
+#: Moselle); older releases named it differently, hence the fallback below.
+_ALSACE_MOSELLE_SUBDIVS = ("6AE", "57")
+
+
+def _alsace_moselle(year: int) -> frozenset[date]:
+    """France plus Good Friday and 26 December (local law of Alsace-Moselle).
+
+    Taken from ``holidays.France(subdiv="6AE")`` when the installed release has it; otherwise
+    computed here as the national set plus Easter − 2 days and 26 December.
+    """
+    available = getattr(holidays.France, "subdivisions", ())
+    for code in _ALSACE_MOSELLE_SUBDIVS:
+        if code in available:
+            return frozenset(holidays.France(years=year, subdiv=code))
+    return _alsace_moselle_fallback(year)
+
+
+def _alsace_moselle_fallback(year: int) -> frozenset[date]:
+    national = _france(year)
+    if not national:  # outside the years the package covers: stay consistent with "FR"
+        return national
+    return national | {_easter(year) - timedelta(days=2), date(year, 12, 26)}
+
+
+#: Holiday sets a calendar may name, each a function from a year to its holiday dates.
+HOLIDAY_SETS: Mapping[str, Callable[[int], frozenset[date]]] = {
+    "FR": _france,
+    "FR-ALSACE-MOSELLE": _alsace_moselle,
+}
+
+
+@functools.lru_cache(maxsize=1024)
+def holidays_in(holiday_set: str, year: int) -> frozenset[date]:
+    """The dates of one named holiday set in one year (cached: the package is slow)."""
+    try:
+        source = HOLIDAY_SETS[holiday_set]
+    except KeyError:
+        raise CalendarError(_unknown_set(holiday_set)) from None
+    return source(year)
+
+
+def _unknown_set(name: object) -> str:
+    return f"unknown holiday set {name!r} (known: {', '.join(sorted(HOLIDAY_SETS))})"
+
+
+# --------------------------------------------------------------------------------------------
+# Specification
+
+
+def _check_time(value: object, what: str) -> None:
+    if not isinstance(value, time):
+        raise CalendarError(f"{what} must be a datetime.time, not {value!r}")
+    if value.tzinfo is not None:
+        raise CalendarError(f"{what} must be a wall-clock time without tzinfo: {value!r}")
+    if value.microsecond:
+        raise CalendarError(f"{what} must be a whole second: {value!r}")
+
+
+def _seconds(value: time) -> int:
+    return value.hour * 3600 + value.minute * 60 + value.second
+
+
+def _span(start: time, end: time) -> tuple[int, int]:
+    """Wall-clock offset from the day's midnight and wall-clock length of a window."""
+    s, e = _seconds(start), _seconds(end)
+    return s, (e - s if e > s else e - s + _DAY)
+
+
+def _clock(value: time) -> str:
+    return f"{value:%H:%M:%S}" if value.second else f"{value:%H:%M}"
+
+
+def _describe(start: time, end: time, where: str) -> str:
+    crossing = " (next day)" if end <= start else ""
+    return f"{where} {_clock(start)}–{_clock(end)}{crossing}"
+
+
+@dataclass(frozen=True, slots=True)
+class Window:
+    """A weekly opening: ``weekday`` (0 = Monday … 6 = Sunday) from ``start`` to ``end``.
+
+    ``end <= start`` runs past midnight into the next day (Fri 20:00–02:00 ends Saturday
+    02:00; Sun 22:00–06:00 ends Monday); ``start == end`` lasts a whole wall-clock day, so
+    ``00:00–00:00`` is a full day. Times are local wall-clock times in whole seconds.
+    """
+
+    weekday: int
+    start: time
+    end: time
+
+    def __post_init__(self) -> None:
+        if (
+            isinstance(self.weekday, bool)
+            or not isinstance(self.weekday, int)
+            or not 0 <= self.weekday <= 6
+        ):
+            raise CalendarError(f"weekday out of range: {self.weekday!r} (0 = Monday … 6 = Sunday)")
+        _check_time(self.start, "window start")
+        _check_time(self.end, "window end")
+
+    def __str__(self) -> str:
+        return _describe(self.start, self.end, _WEEKDAY_NAMES[self.weekday])
+
+
+@dataclass(frozen=True, slots=True)
+class DateOverride:
+    """On local date ``day``, ``windows`` replace the weekly ones (``()`` closes the day).
+
+    It is the final word on that date: it applies even on a public holiday (a contract that
+    opens on 1 May for a migration says so with an override). Windows follow the same
+    midnight-crossing rule as :class:`Window`.
+    """
+
+    day: date
+    windows: tuple[TimeRange, ...] = ()
+
+    def __post_init__(self) -> None:
+        if isinstance(self.day, datetime) or not isinstance(self.day, date):
+            raise CalendarError(f"override day must be a datetime.date: {self.day!r}")
+        try:
+            windows = tuple((start, end) for start, end in self.windows)
+        except (TypeError, ValueError):
+            raise CalendarError(
+                f"override {self.day}: windows must be (start, end) pairs: {self.windows!r}"
+            ) from None
+        object.__setattr__(self, "windows", windows)
+        for start, end in windows:
+            _check_time(start, f"override {self.day} start")
+            _check_time(end, f"override {self.day} end")
+        _check_no_overlap(
+            [(*_span(s, e), _describe(s, e, str(self.day))) for s, e in windows], period=None
+        )
+
+
+def _check_no_overlap(segments: list[tuple[int, int, str]], period: int | None) -> None:
+    """Raise on two segments ``(offset, length, label)`` sharing time (touching is fine).
+
+    With ``period`` the line is a circle (the week): a Sunday-night window wraps onto Monday.
+    """
+    ordered = sorted(segments)
+    for (s1, d1, l1), (s2, _d2, l2) in itertools.pairwise(ordered):
+        if s1 + d1 > s2:
+            raise CalendarError(f"overlapping windows: {l1} and {l2}")
+    if period is not None and len(ordered) > 1:
+        first_start, _, first_label = ordered[0]
+        for s, d, label in ordered:
+            if s + d - period > first_start:
+                raise CalendarError(f"overlapping windows: {label} and {first_label}")
+
+
+@dataclass(frozen=True, slots=True)
+class CalendarSpec:
+    """Everything that defines a service window; hashable, so compiled calendars are cached.
+
+    ``holiday_sets`` name entries of :data:`HOLIDAY_SETS`; a window whose *start* falls on one
+    of their dates is closed unless ``open_on_holidays`` (a Friday-night window still runs into
+    a Saturday holiday). ``overrides`` replace the windows of single dates, holidays included.
+    ``complement`` turns the calendar inside out after all of that: HNO is HO with
+    ``complement=True``, which makes "HO + HNO = 24x7" true by construction, overrides and
+    holidays included.
+
+    Construction fails with :class:`CalendarError` on an unknown time zone or holiday set, a
+    weekday out of range, two overrides of one date, or windows overlapping in wall-clock time
+    (a midnight-crossing window against the next day's, an override against its neighbours).
+    """
+
+    timezone: str
+    windows: tuple[Window, ...]
+    holiday_sets: tuple[str, ...] = ()
+    overrides: tuple[DateOverride, ...] = ()
+    open_on_holidays: bool = False
+    complement: bool = False
+
+    def __post_init__(self) -> None:
+        zone = self.timezone
+        if isinstance(zone, ZoneInfo):
+            object.__setattr__(self, "timezone", zone.key)
+        try:
+            ZoneInfo(self.timezone)
+        except (ZoneInfoNotFoundError, ValueError, TypeError):
+            raise CalendarError(f"unknown time zone {zone!r}") from None
+        sets = (self.holiday_sets,) if isinstance(self.holiday_sets, str) else self.holiday_sets
+        object.__setattr__(self, "holiday_sets", tuple(sets))
+        for name in self.holiday_sets:
+            if name not in HOLIDAY_SETS:
+                raise CalendarError(_unknown_set(name))
+        object.__setattr__(self, "windows", tuple(self.windows))
+        object.__setattr__(self, "overrides", tuple(self.overrides))
+        for window in self.windows:
+            if not isinstance(window, Window):
+                raise CalendarError(f"not a Window: {window!r}")
+        for override in self.overrides:
+            if not isinstance(override, DateOverride):
+                raise CalendarError(f"not a DateOverride: {override!r}")
+        _check_no_overlap(
+            [
+                (w.weekday * _DAY + _span(w.start, w.end)[0], _span(w.start, w.end)[1], str(w))
+                for w in self.windows
+            ],
+            period=_WEEK,
+        )
+        rules = _DayRules(self)
+        for override in self.overrides:
+            rules.check_neighbours(override.day)
+
+
+class _DayRules:
+    """Which wall-clock windows start on a given local date."""
+
+    __slots__ = ("_holiday_cache", "_open_on_holidays", "_overrides", "_sets", "_weekly")
+
+    def __init__(self, spec: CalendarSpec) -> None:
+        weekly: list[list[TimeRange]] = [[] for _ in range(7)]
+        for window in spec.windows:
+            weekly[window.weekday].append((window.start, window.end))
+        self._weekly = tuple(tuple(sorted(day)) for day in weekly)
+        self._overrides: dict[date, tuple[TimeRange, ...]] = {}
+        for override in spec.overrides:
+            if override.day in self._overrides:
+                raise CalendarError(f"two overrides for {override.day}")
+            self._overrides[override.day] = override.windows
+        self._sets = spec.holiday_sets
+        self._open_on_holidays = spec.open_on_holidays
+        self._holiday_cache: dict[int, frozenset[date]] = {}
+
+    def is_holiday(self, day: date) -> bool:
+        dates = self._holiday_cache.get(day.year)
+        if dates is None:
+            dates = frozenset(d for name in self._sets for d in holidays_in(name, day.year))
+            self._holiday_cache[day.year] = dates
+        return day in dates
+
+    def windows_on(self, day: date) -> tuple[TimeRange, ...]:
+        override = self._overrides.get(day)
+        if override is not None:
+            return override
+        if self._sets and not self._open_on_holidays and self.is_holiday(day):
+            return ()
+        return self._weekly[day.weekday()]
+
+    def check_neighbours(self, day: date) -> None:
+        """An override must not overlap the windows of the days around it."""
+        segments: list[tuple[int, int, str]] = []
+        for shift in (-1, 0, 1):
+            try:
+                other = day + timedelta(days=shift)
+            except OverflowError:
+                continue
+            label = "override" if other in self._overrides else "window"
+            for start, end in self.windows_on(other):
+                offset, length = _span(start, end)
+                segments.append(
+                    (shift * _DAY + offset, length, _describe(start, end, f"{label} {other}"))
+                )
+        _check_no_overlap(segments, period=None)
+
+
+# --------------------------------------------------------------------------------------------
+# Compiled calendar
+
+_Block = tuple[list[float], list[float], int]
+
+
+def _naive_error(name: str, value: datetime) -> CalendarError:
+    return CalendarError(f"{name} must be an aware datetime, got naive {value!r}")
+
+
+class Calendar:
+    """A compiled :class:`CalendarSpec`; build it once (see :func:`compile_calendar`).
+
+    Safe to share between threads: the only mutable state is the table cache, and a race can
+    at worst build the same block twice.
+    """
+
+    __slots__ = ("_blocks", "_rules", "_totals", "spec", "tz")
+
+    def __init__(self, spec: CalendarSpec) -> None:
+        if not isinstance(spec, CalendarSpec):
+            raise CalendarError(f"not a CalendarSpec: {spec!r}")
+        self.spec = spec
+        self.tz = ZoneInfo(spec.timezone)
+        self._rules = _DayRules(spec)
+        self._blocks: dict[float, _Block] = {}  # int keys, looked up with float ones
+        self._totals: dict[int, int] = {}
+
+    def __repr__(self) -> str:
+        return f"Calendar({self.spec!r})"
+
+    # -- the four questions ------------------------------------------------------------------
+
+    def business_duration(self, start: datetime, end: datetime) -> timedelta:
+        """Business time inside ``[start, end)``: real elapsed seconds spent in windows."""
+        if start.tzinfo is None:
+            raise _naive_error("start", start)
+        if end.tzinfo is None:
+            raise _naive_error("end", end)
+        try:
+            a = start.timestamp()
+            b = end.timestamp()
+        except TypeError:  # a tzinfo whose utcoffset() is None: naive in disguise
+            raise CalendarError("start and end must be aware datetimes") from None
+        if b <= a:
+            if b == a:
+                return _ZERO
+            raise CalendarError(f"end {end.isoformat()} is before start {start.isoformat()}")
+        k = a // _BLOCK
+        if k == b // _BLOCK:
+            block = self._blocks.get(k)
+            if block is None:
+                block = self._load(int(k))
+            bounds, cum, _ = block
+            i = bisect_right(bounds, a) - 1
+            j = bisect_right(bounds, b) - 1
+            fa = cum[i] + (a - bounds[i]) if i & 1 else cum[i]
+            fb = cum[j] + (b - bounds[j]) if j & 1 else cum[j]
+            return timedelta(seconds=fb - fa)
+        return self._duration_across(a, b)
+
+    def add_business_time(self, start: datetime, duration: timedelta) -> datetime:
+        """The earliest instant ``t >= start`` with ``business_duration(start, t) == duration``.
+
+        From inside a closed period the clock starts at the next opening, and a result that
+        lands exactly on a window's end is that end (not the next opening). The result is in
+        the calendar's zone; ``duration == 0`` gives ``start`` itself, in that zone.
+        """
+        if start.tzinfo is None:
+            raise _naive_error("start", start)
+        if duration < _ZERO:
+            raise CalendarError(f"negative duration {duration}")
+        try:
+            a = start.timestamp()
+        except TypeError:
+            raise CalendarError("start must be an aware datetime") from None
+        if not duration:
+            return start.astimezone(self.tz)
+        k = int(a // _BLOCK)
+        bounds, cum, total = self._load(k)
+        i = bisect_right(bounds, a) - 1
+        fa = cum[i] + (a - bounds[i]) if i & 1 else cum[i]
+        target = fa + duration.total_seconds()
+        if target <= total:
+            return self._invert(bounds, cum, target)
+        # Exact integer microseconds from here: the duration may span decades.
+        remaining = duration // _US - round((total - fa) * 1_000_000)
+        if remaining <= 0:  # float noise at the very end of the block
+            return self._invert(bounds, cum, float(total))
+        last = self._block_of(datetime.max.replace(tzinfo=UTC).timestamp())
+        while k < last:
+            k += 1
+            available = self._total(k) * 1_000_000
+            if remaining <= available:
+                bounds, cum, _ = self._load(k)
+                return self._invert(bounds, cum, remaining / 1_000_000)
+            remaining -= available
+        raise CalendarError("not enough business time before the year 9999")
+
+    def intervals(self, start: datetime, end: datetime) -> list[tuple[datetime, datetime]]:
+        """The maximal business intervals inside ``[start, end)``, clipped, in order.
+
+        Touching windows come out as one interval (24x7 over a week is a single interval).
+        """
+        a, b = self._range(start, end)
+        tz = self.tz
+        pieces: list[list[float]] = []
+        for k in range(self._block_of(a), self._block_of(b) + 1):
+            bounds = self._load(k)[0]
+            first = bisect_right(bounds, a) - 1
+            if not first & 1:  # a is outside any interval: begin with the next one
+                first += 1
+            for n in range(first, len(bounds) - 1, 2):
+                s, e = max(bounds[n], a), min(bounds[n + 1], b)
+                if s >= b:
+                    break
+                if e <= s:
+                    continue
+                if pieces and pieces[-1][1] == s:
+                    pieces[-1][1] = e
+                else:
+                    pieces.append([s, e])
+        begin, finish = start.astimezone(tz), end.astimezone(tz)
+        return [
+            (
+                begin if s == a else self._to_datetime(s),
+                finish if e == b else self._to_datetime(e),
+            )
+            for s, e in pieces
+        ]
+
+    def is_open(self, at: datetime) -> bool:
+        """Whether ``at`` falls inside a window (an end instant is closed, a start is open)."""
+        if at.tzinfo is None:
+            raise _naive_error("at", at)
+        try:
+            t = at.timestamp()
+        except TypeError:
+            raise CalendarError("at must be an aware datetime") from None
+        bounds = self._load(int(t // _BLOCK))[0]
+        return bool((bisect_right(bounds, t) - 1) & 1)
+
+    # -- helpers -----------------------------------------------------------------------------
+
+    def _range(self, start: datetime, end: datetime) -> tuple[float, float]:
+        if start.tzinfo is None:
+            raise _naive_error("start", start)
+        if end.tzinfo is None:
+            raise _naive_error("end", end)
+        try:
+            a, b = start.timestamp(), end.timestamp()
+        except TypeError:
+            raise CalendarError("start and end must be aware datetimes") from None
+        if b < a:
+            raise CalendarError(f"end {end.isoformat()} is before start {start.isoformat()}")
+        return a, b
+
+    @staticmethod
+    def _block_of(t: float) -> int:
+        return int(t // _BLOCK)
+
+    def _duration_across(self, a: float, b: float) -> timedelta:
+        ka, kb = self._block_of(a), self._block_of(b)
+        bounds, cum, total = self._load(ka)
+        i = bisect_right(bounds, a) - 1
+        fa = cum[i] + (a - bounds[i]) if i & 1 else cum[i]
+        bounds, cum, _ = self._load(kb)
+        j = bisect_right(bounds, b) - 1
+        fb = cum[j] + (b - bounds[j]) if j & 1 else cum[j]
+        middle = sum(self._total(k) for k in range(ka + 1, kb))
+        # Whole seconds and the small remainder apart, so decades keep microsecond accuracy.
+        return timedelta(seconds=middle) + timedelta(seconds=(total - fa) + fb)
+
+    def _invert(self, bounds: list[float], cum: list[float], target: float) -> datetime:
+        """The instant of a block where the block's business seconds reach ``target > 0``."""
+        j = min(bisect_left(cum, target), len(cum) - 1)  # always an interval end (even)
+        return self._to_datetime(bounds[j - 1] + (target - cum[j - 1]))
+
+    def _to_datetime(self, t: float) -> datetime:
+        try:
+            return datetime.fromtimestamp(t, self.tz)
+        except (OverflowError, ValueError, OSError):
+            raise CalendarError("instant outside the years 1–9999") from None
+
+    def _total(self, k: int) -> int:
+        total = self._totals.get(k)
+        return self._load(k)[2] if total is None else total
+
+    def _load(self, k: int) -> _Block:
+        block = self._blocks.get(k)
+        if block is None:
+            block = self._build(k)
+            if len(self._blocks) >= MAX_CACHED_BLOCKS:
+                with contextlib.suppress(StopIteration, RuntimeError):  # another thread's doing
+                    self._blocks.pop(next(iter(self._blocks)), None)
+            self._blocks[k] = block
+            self._totals[k] = block[2]
+        return block
+
+    def _build(self, k: int) -> _Block:
+        lo, hi = k * _BLOCK, (k + 1) * _BLOCK
+        spans = self._windows_between(lo, hi)
+        if self.spec.complement:
+            gaps: list[tuple[int, int]] = []
+            cursor = lo
+            for s, e in spans:
+                if s > cursor:
+                    gaps.append((cursor, s))
+                cursor = e
+            if cursor < hi:
+                gaps.append((cursor, hi))
+            spans = gaps
+        bounds = [float(lo)]
+        cum = [0.0]
+        total = 0
+        for s, e in spans:
+            bounds.append(float(s))
+            cum.append(float(total))
+            total += e - s
+            bounds.append(float(e))
+            cum.append(float(total))
+        return bounds, cum, total
+
+    def _windows_between(self, lo: int, hi: int) -> list[tuple[int, int]]:
+        """Union of the windows within ``[lo, hi)`` (epoch seconds), sorted and merged."""
+        # A window starting on local date D ends before D + 2 days (wall clock), and no zone is
+        # a day away from UTC: three days of margin either side is plenty.
+        first = max(1, _EPOCH_ORDINAL + lo // _DAY - 3)
+        last = min(_MAX_ORDINAL, _EPOCH_ORDINAL + hi // _DAY + 3)
+        one_day = timedelta(days=1)
+        raw: list[tuple[int, int]] = []
+        for ordinal in range(first, last + 1):
+            day = date.fromordinal(ordinal)
+            for start, end in self._rules.windows_on(day):
+                try:
+                    wall_start = datetime.combine(day, start)
+                    wall_end = datetime.combine(day if end > start else day + one_day, end)
+                    s, e = self._instant(wall_start), self._instant(wall_end)
+                except (OverflowError, ValueError, OSError):
+                    continue  # within a day of year 1 or 9999: treated as closed
+                s, e = max(s, lo), min(e, hi)
+                if e > s:
+                    raw.append((s, e))
+        raw.sort()
+        merged: list[tuple[int, int]] = []
+        for s, e in raw:
+            if merged and s <= merged[-1][1]:
+                if e > merged[-1][1]:
+                    merged[-1] = (merged[-1][0], e)
+            else:
+                merged.append((s, e))
+        return merged
+
+    def _instant(self, wall: datetime) -> int:
+        """Epoch seconds of a local wall-clock time, by the rule in the module docstring."""
+        tz = self.tz
+        first = wall.replace(tzinfo=tz).timestamp()
+        second = wall.replace(tzinfo=tz, fold=1).timestamp()
+        if first <= second:  # exists (equal), or ambiguous: the first occurrence
+            return int(first)
+        # In a gap, fold=0 reads it with the offset before the jump (a later instant) and
+        # fold=1 with the one after (an earlier instant): the jump lies in (second, first].
+        lo, hi = int(second), int(first)
+        after = datetime.fromtimestamp(hi, tz).utcoffset()
+        while hi - lo > 1:
+            mid = (lo + hi) // 2
+            if datetime.fromtimestamp(mid, tz).utcoffset() == after:
+                hi = mid
+            else:
+                lo = mid
+        return hi
+
+
+@functools.lru_cache(maxsize=256)
+def compile_calendar(spec: CalendarSpec) -> Calendar:
+    """The shared compiled :class:`Calendar` of a spec (its tables are built once)."""
+    return Calendar(spec)
+
+
+# --------------------------------------------------------------------------------------------
+# Presets
+
+_MIDNIGHT = time(0)
+
+
+def office_hours(
+    *,
+    timezone: str = "Europe/Paris",
+    holiday_sets: Iterable[str] = ("FR",),
+    start: time = time(8),
+    end: time = time(18),
+    weekdays: Iterable[int] = range(5),
+    overrides: Iterable[DateOverride] = (),
+) -> CalendarSpec:
+    """HO (heures ouvrées): Monday–Friday 08:00–18:00, closed on public holidays."""
+    return CalendarSpec(
+        timezone=timezone,
+        windows=tuple(Window(day, start, end) for day in weekdays),
+        holiday_sets=tuple(holiday_sets),
+        overrides=tuple(overrides),
+    )
+
+
+def outside_office_hours(
+    *,
+    timezone: str = "Europe/Paris",
+    holiday_sets: Iterable[str] = ("FR",),
+    start: time = time(8),
+    end: time = time(18),
+    weekdays: Iterable[int] = range(5),
+    overrides: Iterable[DateOverride] = (),
+) -> CalendarSpec:
+    """HNO (heures non ouvrées): exactly what the matching HO leaves out.
+
+    Weekday nights 18:00–08:00, the whole weekend and the whole of every public holiday;
+    the arguments are those of the HO it complements (pass the same overrides).
+    """
+    spec = office_hours(
+        timezone=timezone,
+        holiday_sets=holiday_sets,
+        start=start,
+        end=end,
+        weekdays=weekdays,
+        overrides=overrides,
+    )
+    return replace(spec, complement=True)
+
+
+def always_open(*, timezone: str = "Europe/Paris") -> CalendarSpec:
+    """24x7: every day 00:00–24:00, holidays included."""
+    return CalendarSpec(
+        timezone=timezone,
+        windows=tuple(Window(day, _MIDNIGHT, _MIDNIGHT) for day in range(7)),
+        open_on_holidays=True,
+    )
+
+
+#: Monday–Friday 08:00–18:00 Europe/Paris, closed on French public holidays.
+HO = office_hours()
+#: The exact complement of :data:`HO`.
+HNO = outside_office_hours()
+#: Every hour of every day, Europe/Paris.
+H24X7 = always_open()

@@ -1,0 +1,148 @@
+"""Reading contract files: every problem at once, with the line, the column and the field."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from django.utils import translation
+
+from infogerance.contracts.loader import ContractFileError, load_contract
+
+HERE = Path(__file__).parent
+MINIMAL = (HERE / "minimal.yaml").read_text(encoding="utf-8")
+
+
+def problems(text: str | bytes, lang: str = "en") -> list[tuple[str, int | None, str]]:
+    with translation.override(lang), pytest.raises(ContractFileError) as caught:
+        load_contract(text)
+    return [(p.where, p.line, p.message) for p in caught.value.problems]
+
+
+def edit(old: str, new: str) -> str:
+    assert old in MINIMAL, old
+    return MINIMAL.replace(old, new, 1)
+
+
+def line_of(text: str, needle: str) -> int:
+    return next(i for i, line in enumerate(text.splitlines(), 1) if needle in line)
+
+
+def test_the_minimal_contract_is_valid() -> None:
+    document = load_contract(MINIMAL)
+    assert document.reference == "TEST-001"
+    assert [s.code for s in document.catalogue] == ["HD", "INFRA"]
+    assert str(document.fees.monthly_fee) == "12500.00"
+    assert document.priority_matrix is not None
+    assert document.priority_matrix.matrix["high"]["high"] == "P1"
+
+
+def test_wrong_types_name_the_field_and_line() -> None:
+    text = edit("notice_months: 6", "notice_months: six")
+    found = problems(text)
+    assert found == [
+        ("term.notice_months", line_of(text, "notice_months"), "Expected a whole number.")
+    ]
+
+
+def test_every_error_is_reported_at_once() -> None:
+    text = (
+        edit("notice_months: 6", "notice_months: six")
+        .replace("metric: gti", "metric: speed")
+        .replace('monthly_fee: "12500.00"', "monthly_fee: lots")
+    )
+    where = [w for w, _line, _msg in problems(text)]
+    assert where == ["term.notice_months", "fees.monthly_fee", "service_levels.0.metric"]
+
+
+def test_unknown_metric_lists_the_allowed_ones() -> None:
+    text = edit("metric: gti", "metric: speed")
+    ((where, line, message),) = problems(text)
+    assert (where, line) == ("service_levels.0.metric", line_of(text, "metric: speed"))
+    assert message.startswith("'speed' is not one of: 'gti', 'gtr', 'resolution'")
+
+
+def test_messages_in_french() -> None:
+    text = edit("notice_months: 6", "notice_months: six")
+    assert problems(text, "fr")[0][2] == "Nombre entier attendu."
+
+
+def test_a_period_that_ends_before_it_starts() -> None:
+    text = edit("end: 2028-12-31", "end: 2025-12-31")
+    ((where, line, message),) = problems(text)
+    assert where == "term"
+    assert line == line_of(text, "start: 2026-01-01")  # the section's first line
+    assert message == "The end must come after the start."
+
+
+def test_a_date_that_does_not_exist() -> None:
+    text = edit("start: 2026-01-01", "start: 2026-02-30")
+    ((where, line, message),) = problems(text)
+    assert (where, line) == ("term.start", line_of(text, "2026-02-30"))
+    assert message == "'2026-02-30' is not a valid date (YYYY-MM-DD)."
+
+
+def test_a_penalty_with_no_base() -> None:
+    text = edit('      amount: "150.00"\n', "")
+    ((where, _line, message),) = problems(text)
+    assert where == "penalties.rules.0"
+    assert message == "A fixed_per_breach penalty has no base: set amount."
+
+
+def test_broken_references() -> None:
+    text = edit("calendar: HO-ext\n", "calendar: HO-typo\n").replace(
+        "service_levels: [gti-p1]", "service_levels: [gti-p9]"
+    )
+    found = {(w, m) for w, _l, m in problems(text)}
+    assert found == {
+        ("catalogue.0.calendar", "Unknown calendar 'HO-typo'."),
+        ("penalties.rules.0.service_levels.0", "Unknown service level 'gti-p9'."),
+    }
+
+
+def test_unit_must_fit_the_metric() -> None:
+    text = edit("target: {value: 30, unit: minutes}", "target: {value: 30, unit: percent}")
+    ((where, _l, message),) = problems(text)
+    assert where == "service_levels.0"
+    assert message.startswith("Unit 'percent' does not fit metric 'gti'")
+
+
+def test_unknown_and_duplicate_keys() -> None:
+    text = edit("title: Contrat", "titel: Contrat")
+    assert ("titel", line_of(text, "titel"), "Unknown field.") in problems(text)
+    dup = edit("object: Infogérance", "reference: AGAIN\nobject: Infogérance")
+    assert problems(dup) == [("reference", line_of(dup, "AGAIN"), "Duplicate key 'reference'.")]
+
+
+def test_a_file_that_is_not_yaml() -> None:
+    ((where, line, message),) = problems("reference: [unclosed\ntitle: x\n")
+    assert where == "(document)"
+    assert line == 2
+    assert message.startswith("Not valid YAML:")
+    assert problems(b"\xff\xfe binary") == [
+        ("(document)", None, "The file is not UTF-8 text (byte 0).")
+    ]
+    assert problems("- just\n- a list\n")[0][2] == "A contract file is a mapping of sections."
+    assert problems("")[0][2] == "The file is empty."
+
+
+def test_aliases_are_refused() -> None:
+    bomb = "a: &x [1, 2]\nb: [*x, *x]\n"
+    assert "aliases" in problems(bomb)[0][2]
+
+
+def test_a_50_mb_file_is_refused_before_parsing() -> None:
+    huge = b"# " + b"x" * (50 * 1024 * 1024)
+    ((_where, _line, message),) = problems(huge)
+    assert message == f"The file is too large ({len(huge)} bytes, at most 1048576)."
+
+
+def test_overlapping_windows() -> None:
+    text = edit(
+        '        end: "19:00"\n',
+        '        end: "19:00"\n      - days: [mon]\n        start: "18:00"\n        end: "20:00"\n',
+    )
+    ((where, line, message),) = problems(text)
+    assert where == "calendars.HO-ext"
+    assert line == line_of(text, "timezone: Europe/Paris")
+    assert "overlap" in message.lower()
