@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 from django.db import transaction
 
@@ -76,11 +77,38 @@ def load() -> bool:
             password=DEMO_PASSWORD,
             send_invitation=False,
         )
+    load_contracts(orgs, actor)
     return True
+
+
+# The example contracts of the repository, and the client each one belongs to.
+EXAMPLES_DIR = Path(__file__).resolve().parents[2] / "examples"
+DEMO_CONTRACTS = {
+    "contrat-infogerance-globale.yaml": "martin",
+    "contrat-plan-de-secours.yaml": "lefevre",
+}
+
+
+def load_contracts(orgs: dict[str, Organization], actor: SystemActor) -> list[str]:
+    """Import the example contracts, when the repository's examples/ is there."""
+    from infogerance.contracts.services import import_contract
+
+    loaded = []
+    for filename, slug in DEMO_CONTRACTS.items():
+        path = EXAMPLES_DIR / filename
+        if path.is_file():
+            version = import_contract(actor=actor, client=orgs[slug], text=path.read_bytes())
+            loaded.append(version.contract.reference)
+    return loaded
 
 
 def summary(created: bool) -> str:
     lines = ["Demo data " + ("loaded." if created else "already present (instance reused).")]
+    from infogerance.contracts.models import Contract
+
+    references = sorted(Contract.objects.values_list("reference", flat=True))
+    if references:
+        lines.append(f"Contracts: {', '.join(references)}")
     lines.append(f"Demo logins (password for all: {DEMO_PASSWORD}):")
     existing = set(
         User.objects.filter(email__in=[p.email for p in PEOPLE]).values_list("email", flat=True)

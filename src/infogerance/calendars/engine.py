@@ -24,7 +24,7 @@ Time model
     03:30 CEST, *after* 03:00), this keeps the wall-clock → instant mapping monotonic, so
     windows that do not overlap on the wall clock never overlap in time either.
 
-* Instants given by callers are used as they are (``dt.timestamp()``), whatever their zone;
+* Instants given by callers are used as they are (their epoch seconds), whatever their zone;
   beware that Python compares and subtracts two datetimes *sharing one tzinfo* by wall clock,
   which is wrong across a DST change — the engine never does, it only compares instants.
 * Intervals are half-open ``[start, end)``: at 18:00 an 08:00–18:00 window is closed.
@@ -390,8 +390,48 @@ class _DayRules:
 _Block = tuple[list[float], list[float], int]
 
 
-def _naive_error(name: str, value: datetime) -> CalendarError:
+def _naive_error(name: str, value: object) -> CalendarError:
+    if not isinstance(value, datetime):
+        return CalendarError(f"{name} must be an aware datetime, got {value!r}")
     return CalendarError(f"{name} must be an aware datetime, got naive {value!r}")
+
+
+#: UTC offsets already seen, in seconds (a handful per zone).
+_OFFSETS: dict[timedelta, float] = {}
+
+
+def _offset_seconds(offset: timedelta) -> float:
+    if not isinstance(offset, timedelta):
+        raise CalendarError(f"utcoffset() returned {offset!r}, not a timedelta")
+    seconds = offset.total_seconds()
+    if len(_OFFSETS) < 4096:
+        _OFFSETS[offset] = seconds
+    return seconds
+
+
+def _epoch(value: datetime, name: str) -> float:
+    """Epoch seconds of an aware datetime; naive ones are refused.
+
+    Same result as ``value.timestamp()`` (to well under a microsecond), but for zones other
+    than UTC it is about twice as fast: ``timestamp()`` goes through ``utcoffset()`` and a
+    datetime subtraction, where the offset of a ``ZoneInfo`` costs ~30 ns when asked directly.
+    """
+    tz = getattr(value, "tzinfo", None)
+    if tz is UTC:
+        return value.timestamp()
+    offset = tz.utcoffset(value) if tz is not None else None
+    if offset is None:
+        raise _naive_error(name, value)
+    o = _OFFSETS.get(offset)
+    if o is None:
+        o = _offset_seconds(offset)
+    return (
+        (value.toordinal() - _EPOCH_ORDINAL) * _DAY
+        + value.hour * 3600
+        + value.minute * 60
+        + value.second
+        - o
+    ) + value.microsecond / 1_000_000
 
 
 class Calendar:
@@ -419,15 +459,39 @@ class Calendar:
 
     def business_duration(self, start: datetime, end: datetime) -> timedelta:
         """Business time inside ``[start, end)``: real elapsed seconds spent in windows."""
-        if start.tzinfo is None:
-            raise _naive_error("start", start)
-        if end.tzinfo is None:
-            raise _naive_error("end", end)
-        try:
+        # _epoch() inlined twice: this is the hot path of every SLA report.
+        tz = start.tzinfo
+        if tz is UTC:
             a = start.timestamp()
+        elif tz is not None and (offset := tz.utcoffset(start)) is not None:
+            o = _OFFSETS.get(offset)
+            if o is None:
+                o = _offset_seconds(offset)
+            a = (
+                (start.toordinal() - _EPOCH_ORDINAL) * _DAY
+                + start.hour * 3600
+                + start.minute * 60
+                + start.second
+                - o
+            ) + start.microsecond / 1_000_000
+        else:
+            raise _naive_error("start", start)
+        tz = end.tzinfo
+        if tz is UTC:
             b = end.timestamp()
-        except TypeError:  # a tzinfo whose utcoffset() is None: naive in disguise
-            raise CalendarError("start and end must be aware datetimes") from None
+        elif tz is not None and (offset := tz.utcoffset(end)) is not None:
+            o = _OFFSETS.get(offset)
+            if o is None:
+                o = _offset_seconds(offset)
+            b = (
+                (end.toordinal() - _EPOCH_ORDINAL) * _DAY
+                + end.hour * 3600
+                + end.minute * 60
+                + end.second
+                - o
+            ) + end.microsecond / 1_000_000
+        else:
+            raise _naive_error("end", end)
         if b <= a:
             if b == a:
                 return _ZERO
@@ -439,10 +503,11 @@ class Calendar:
                 block = self._load(int(k))
             bounds, cum, _ = block
             i = bisect_right(bounds, a) - 1
-            j = bisect_right(bounds, b) - 1
+            j = bisect_right(bounds, b, i) - 1
             fa = cum[i] + (a - bounds[i]) if i & 1 else cum[i]
             fb = cum[j] + (b - bounds[j]) if j & 1 else cum[j]
-            return timedelta(seconds=fb - fa)
+            # Rounded to the microsecond like timedelta(seconds=...), in half the time.
+            return _US * round((fb - fa) * 1_000_000)
         return self._duration_across(a, b)
 
     def add_business_time(self, start: datetime, duration: timedelta) -> datetime:
@@ -452,14 +517,9 @@ class Calendar:
         lands exactly on a window's end is that end (not the next opening). The result is in
         the calendar's zone; ``duration == 0`` gives ``start`` itself, in that zone.
         """
-        if start.tzinfo is None:
-            raise _naive_error("start", start)
+        a = _epoch(start, "start")
         if duration < _ZERO:
             raise CalendarError(f"negative duration {duration}")
-        try:
-            a = start.timestamp()
-        except TypeError:
-            raise CalendarError("start must be an aware datetime") from None
         if not duration:
             return start.astimezone(self.tz)
         k = int(a // _BLOCK)
@@ -517,26 +577,14 @@ class Calendar:
 
     def is_open(self, at: datetime) -> bool:
         """Whether ``at`` falls inside a window (an end instant is closed, a start is open)."""
-        if at.tzinfo is None:
-            raise _naive_error("at", at)
-        try:
-            t = at.timestamp()
-        except TypeError:
-            raise CalendarError("at must be an aware datetime") from None
+        t = _epoch(at, "at")
         bounds = self._load(int(t // _BLOCK))[0]
         return bool((bisect_right(bounds, t) - 1) & 1)
 
     # -- helpers -----------------------------------------------------------------------------
 
     def _range(self, start: datetime, end: datetime) -> tuple[float, float]:
-        if start.tzinfo is None:
-            raise _naive_error("start", start)
-        if end.tzinfo is None:
-            raise _naive_error("end", end)
-        try:
-            a, b = start.timestamp(), end.timestamp()
-        except TypeError:
-            raise CalendarError("start and end must be aware datetimes") from None
+        a, b = _epoch(start, "start"), _epoch(end, "end")
         if b < a:
             raise CalendarError(f"end {end.isoformat()} is before start {start.isoformat()}")
         return a, b
