@@ -522,7 +522,7 @@ class ContractDocument(Model):
         problems: list[tuple[tuple[Any, ...], str]] = []
         calendars = self.calendar_names()
         services = [s.code for s in self.catalogue]
-        problems += _duplicates(("catalogue",), services, _("service code"))
+        problems += _duplicates(("catalogue",), services, _("Duplicate service code %(code)r."))
         service_set = set(services)
         for i, service in enumerate(self.catalogue):
             if service.calendar not in calendars:
@@ -533,7 +533,9 @@ class ContractDocument(Model):
                     )
                 )
         levels = [s.id for s in self.service_levels]
-        problems += _duplicates(("service_levels",), levels, _("service level id"))
+        problems += _duplicates(
+            ("service_levels",), levels, _("Duplicate service level id %(code)r.")
+        )
         priorities = self.priority_matrix.priorities if self.priority_matrix else set()
         for i, level in enumerate(self.service_levels):
             if level.calendar not in calendars:
@@ -561,7 +563,9 @@ class ContractDocument(Model):
                 )
         level_set = set(levels)
         rules = self.penalties.rules
-        problems += _duplicates(("penalties", "rules"), [r.id for r in rules], _("penalty id"))
+        problems += _duplicates(
+            ("penalties", "rules"), [r.id for r in rules], _("Duplicate penalty id %(code)r.")
+        )
         for i, rule in enumerate(rules):
             for j, ref in enumerate(rule.service_levels):
                 if ref not in level_set:
@@ -596,18 +600,17 @@ class ContractDocument(Model):
                 )
             )
         sites = [s.code for s in self.perimeter.sites]
-        problems += _duplicates(("perimeter", "sites"), sites, _("site code"))
+        problems += _duplicates(("perimeter", "sites"), sites, _("Duplicate site code %(code)r."))
         return problems
 
 
-def _duplicates(path: tuple[Any, ...], codes: list[str], what: str) -> list[tuple[Any, str]]:
+def _duplicates(path: tuple[Any, ...], codes: list[str], message: str) -> list[tuple[Any, str]]:
+    """``message`` has a %(code)r placeholder: one message per kind of code."""
     seen: set[str] = set()
     problems = []
     for i, code in enumerate(codes):
         if code in seen:
-            problems.append(
-                ((*path, i), _("Duplicate %(what)s %(code)r.") % {"what": what, "code": code})
-            )
+            problems.append(((*path, i), message % {"code": code}))
         seen.add(code)
     return problems
 
