@@ -316,6 +316,26 @@ def test_ranges_across_table_blocks_and_many_years() -> None:
     assert ho.business_duration(years[0], ho.add_business_time(years[0], total)) == total
 
 
+def test_microseconds_are_exact_in_any_year() -> None:
+    # Beyond 2038 a float epoch second is coarser than a microsecond: the exact path takes over
+    sparse = Calendar(CalendarSpec("Europe/Paris", (Window(0, time(0), time(0, 1)),)))
+    start = paris(2020, 1, 1)
+    for amount in (timedelta(days=9, microseconds=1), timedelta(days=18)):
+        result = sparse.add_business_time(start, amount)
+        assert sparse.business_duration(start, result) == amount
+        assert sparse.business_duration(start, result.astimezone(UTC) - US) == amount - US
+    # 9 days = 12,960 Monday minutes: the last one is on a Monday of 2268
+    assert sparse.add_business_time(start, timedelta(days=9)).year == 2268
+    for year in (1, 1850, 2040, 2500, 9998):
+        a = datetime(year, 3, 1, 12, 0, 0, 1, tzinfo=UTC)
+        b = a + timedelta(days=40, microseconds=3)
+        assert h24.business_duration(a, b) == b - a
+        assert h24.add_business_time(a, b - a) == b
+        assert h24.intervals(a, b) == [(a, b)]
+        assert h24.is_open(a) and h24.is_open(b)
+        assert ho.business_duration(a, b) == ref_duration(HO, a, b)
+
+
 def test_tables_stay_bounded() -> None:
     cal = Calendar(HO)
     cal.business_duration(paris(1950, 1, 1), paris(2080, 1, 1))
@@ -580,21 +600,37 @@ def test_bounded_by_elapsed_time(spec: CalendarSpec, x: datetime, y: datetime) -
     assert timedelta(0) <= compile_calendar(spec).business_duration(a, b) <= elapsed(a, b)
 
 
-@PROPERTY
-@given(specs, instants, st.timedeltas(timedelta(0), timedelta(days=300)))
-def test_add_inverts_duration_and_is_earliest(
-    spec: CalendarSpec, start: datetime, amount: timedelta
-) -> None:
-    cal = compile_calendar(spec)
+def check_add(cal: Calendar, start: datetime, amount: timedelta) -> datetime:
     result = cal.add_business_time(start, amount)
     assert result.tzinfo is cal.tz
     assert result.timestamp() >= start.timestamp()
     assert cal.business_duration(start, result) == amount
-    if amount:
+    if amount:  # the earliest such instant: a microsecond or a second earlier is not enough
         for step in (US, timedelta(seconds=1)):
-            earlier = result - step
+            earlier = result.astimezone(UTC) - step  # not result - step: wall-clock arithmetic
             if earlier.timestamp() >= start.timestamp():
                 assert cal.business_duration(start, earlier) < amount
+    return result
+
+
+@PROPERTY
+@given(st.sampled_from(NAMED), instants, st.timedeltas(timedelta(0), timedelta(days=300)))
+def test_add_inverts_duration_and_is_earliest(
+    spec: CalendarSpec, start: datetime, amount: timedelta
+) -> None:
+    check_add(compile_calendar(spec), start, amount)
+
+
+@PROPERTY
+@given(random_specs(), instants, st.timedeltas(timedelta(0), timedelta(days=400)))
+def test_add_inverts_a_measured_duration(
+    spec: CalendarSpec, start: datetime, span: timedelta
+) -> None:
+    # Random calendars may open one minute a week: measure an amount that exists nearby.
+    cal = compile_calendar(spec)
+    end = start.astimezone(UTC) + span
+    result = check_add(cal, start, cal.business_duration(start, end))
+    assert result <= end
 
 
 @PROPERTY
@@ -649,6 +685,58 @@ def test_matches_the_reference(spec: CalendarSpec, start: datetime, length: time
     assert [
         (s.astimezone(UTC), e.astimezone(UTC)) for s, e in cal.intervals(start, end)
     ] == ref_intervals(spec, start, end)
+
+
+ZONES = ["Europe/Paris", "America/Santiago", "Australia/Lord_Howe", "America/New_York"]
+
+
+def transitions(zone: str) -> list[datetime]:
+    """The days (as UTC noons) around which a zone changes its offset, 2020–2035."""
+    tz, found = ZoneInfo(zone), []
+    noon = datetime(2020, 1, 1, 12, tzinfo=UTC)
+    while noon.year < 2036:
+        if noon.astimezone(tz).utcoffset() != (noon + timedelta(days=1)).astimezone(tz).utcoffset():
+            found.append(noon)
+        noon += timedelta(days=1)
+    return found
+
+
+TRANSITIONS = {zone: transitions(zone) for zone in ZONES}
+
+
+@st.composite
+def dst_cases(draw: st.DrawFn) -> tuple[CalendarSpec, datetime, datetime]:
+    """Windows starting or ending in the small hours of weekends, measured around the days
+    clocks change: boundaries land in gaps and folds (Santiago even skips midnight)."""
+    zone = draw(st.sampled_from(ZONES))
+    small_hours = st.integers(5 * 1440 + 20 * 60, 6 * 1440 + 6 * 60)  # Sat 20:00 → Sun 06:00
+    points = sorted(
+        draw(st.sets(small_hours, min_size=2, max_size=6).filter(lambda p: len(p) % 2 == 0))
+    )
+    windows = []
+    for lo, hi in zip(points[::2], points[1::2], strict=True):
+        windows.append(
+            Window(lo // 1440, time(lo % 1440 // 60, lo % 60), time(hi % 1440 // 60, hi % 60))
+        )
+    spec = CalendarSpec(zone, tuple(windows), complement=draw(st.booleans()))
+    start = draw(st.sampled_from(TRANSITIONS[zone])) - draw(
+        st.timedeltas(timedelta(0), timedelta(days=3))
+    )
+    return spec, start, start + draw(st.timedeltas(timedelta(0), timedelta(days=6)))
+
+
+@PROPERTY
+@given(dst_cases())
+def test_matches_the_reference_around_dst_changes(
+    case: tuple[CalendarSpec, datetime, datetime],
+) -> None:
+    spec, start, end = case
+    cal = compile_calendar(spec)
+    assert cal.business_duration(start, end) == ref_duration(spec, start, end)
+    assert [
+        (s.astimezone(UTC), e.astimezone(UTC)) for s, e in cal.intervals(start, end)
+    ] == ref_intervals(spec, start, end)
+    check_add(cal, start, cal.business_duration(start, end))
 
 
 @PROPERTY

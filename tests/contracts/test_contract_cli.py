@@ -21,8 +21,12 @@ def test_validate_ok(capsys: Any) -> None:
 def test_validate_reports_every_error_with_lines(tmp_path: Path, capsys: Any) -> None:
     bad = tmp_path / "bad.yaml"
     text = MINIMAL.read_text(encoding="utf-8")
-    bad.write_text(text.replace("notice_months: 6", "notice_months: six").replace(
-        "metric: gti", "metric: speed"), encoding="utf-8")
+    bad.write_text(
+        text.replace("notice_months: 6", "notice_months: six").replace(
+            "metric: gti", "metric: speed"
+        ),
+        encoding="utf-8",
+    )
     assert main(["contract", "validate", str(bad), "--lang", "en"]) == 1
     err = capsys.readouterr().err.splitlines()
     line_a = next(i for i, t in enumerate(text.splitlines(), 1) if "notice_months" in t)
@@ -34,8 +38,10 @@ def test_validate_reports_every_error_with_lines(tmp_path: Path, capsys: Any) ->
     assert main(["contract", "validate", str(bad), "--json", "--lang", "en"]) == 1
     result = json.loads(capsys.readouterr().out)
     assert result["valid"] is False
-    assert [p["path"] for p in result["problems"]] == ["term.notice_months",
-                                                       "service_levels.0.metric"]
+    assert [p["path"] for p in result["problems"]] == [
+        "term.notice_months",
+        "service_levels.0.metric",
+    ]
 
 
 def test_validate_a_missing_file(capsys: Any) -> None:
@@ -54,10 +60,26 @@ def test_import_export_diff(world: Any, tmp_path: Path, capsys: Any) -> None:
     assert main(["contract", "import", str(exported), "--client", slug]) == 1
     assert "identical to version 1" in capsys.readouterr().err
     amended = tmp_path / "v2.yaml"
-    amended.write_text(exported.read_text(encoding="utf-8").replace(
-        "compliance: '95'", "compliance: '97'"), encoding="utf-8")
-    assert main(["contract", "import", str(amended), "--client", slug,
-                 "--effective-from", "2026-09-01", "--note", "avenant 1"]) == 0
+    amended.write_text(
+        exported.read_text(encoding="utf-8").replace("compliance: '95'", "compliance: '97'"),
+        encoding="utf-8",
+    )
+    assert (
+        main(
+            [
+                "contract",
+                "import",
+                str(amended),
+                "--client",
+                slug,
+                "--effective-from",
+                "2026-09-01",
+                "--note",
+                "avenant 1",
+            ]
+        )
+        == 0
+    )
     capsys.readouterr()
     assert main(["contract", "diff", "TEST-001", "1", "2"]) == 0
     diff = capsys.readouterr().out
@@ -72,8 +94,20 @@ def test_import_export_diff(world: Any, tmp_path: Path, capsys: Any) -> None:
 def test_import_errors(world: Any, capsys: Any) -> None:
     assert main(["contract", "import", str(MINIMAL), "--client", "nope"]) == 1
     assert "--client: no client organisation" in capsys.readouterr().err
-    assert main(["contract", "import", str(MINIMAL), "--client", world.victim.slug,
-                 "--effective-from", "2026-02-30"]) == 1
+    assert (
+        main(
+            [
+                "contract",
+                "import",
+                str(MINIMAL),
+                "--client",
+                world.victim.slug,
+                "--effective-from",
+                "2026-02-30",
+            ]
+        )
+        == 1
+    )
     assert "--effective-from: not a date" in capsys.readouterr().err
 
 

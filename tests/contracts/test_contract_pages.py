@@ -66,20 +66,25 @@ def test_the_page_reads_like_a_contract(world: Any, login: Any) -> None:
 def test_download_and_diff(world: Any, login: Any) -> None:
     admin = world.user("p_admin")
     first = import_contract(actor=admin, client=world.victim, text=MINIMAL)
-    import_contract(actor=admin, client=world.victim,
-                    text=MINIMAL.replace("compliance: 95", "compliance: 99"))
+    import_contract(
+        actor=admin, client=world.victim, text=MINIMAL.replace("compliance: 95", "compliance: 99")
+    )
     client = login(world.user("a_user"))
-    download = client.get(reverse("contracts:contract_download",
-                                  kwargs={"contract_id": first.contract_id}) + "?version=1")
+    download = client.get(
+        reverse("contracts:contract_download", kwargs={"contract_id": first.contract_id})
+        + "?version=1"
+    )
     assert download["Content-Disposition"] == 'attachment; filename="TEST-001-v1.yaml"'
     assert b"compliance: '95'" in download.content
     diff = client.get(reverse("contracts:contract_diff", kwargs={"contract_id": first.contract_id}))
     assert diff.context["changed"] == 1  # one line replaced: one row, old beside new
     changed = [r for r in diff.context["rows"] if r["tag"] != "equal"]
-    assert [(r["left"], r["right"]) for r in changed] == [("    compliance: '95'",
-                                                           "    compliance: '99'")]
-    missing = client.get(reverse("contracts:contract_diff",
-                                 kwargs={"contract_id": first.contract_id}) + "?from=7")
+    assert [(r["left"], r["right"]) for r in changed] == [
+        ("    compliance: '95'", "    compliance: '99'")
+    ]
+    missing = client.get(
+        reverse("contracts:contract_diff", kwargs={"contract_id": first.contract_id}) + "?from=7"
+    )
     assert missing.status_code == 404
 
 

@@ -146,3 +146,65 @@ def test_overlapping_windows() -> None:
     assert where == "calendars.HO-ext"
     assert line == line_of(text, "timezone: Europe/Paris")
     assert "overlap" in message.lower()
+
+
+def test_a_preset_calendar_takes_no_other_field() -> None:
+    text = edit("    timezone: Europe/Paris\n", "    preset: HO\n    timezone: Europe/Paris\n")
+    found = problems(text)
+    assert [(w, m) for w, _l, m in found] == [
+        (
+            "calendars.HO-ext",
+            "A calendar with a preset has no other field (here: holidays, windows).",
+        )
+    ]
+
+
+def test_a_calendar_cannot_take_a_preset_name() -> None:
+    text = edit("  HO-ext:\n", "  HO:\n").replace("calendar: HO-ext", "calendar: HO")
+    assert problems(text)[0][2] == "'HO' is the name of a preset: give your calendar another name."
+
+
+def test_clock_events_are_a_closed_list() -> None:
+    text = edit("stop: intervention_started", "stop: intervention_startd")
+    ((where, _line, message),) = problems(text)
+    assert where == "service_levels.0.clock.stop"
+    assert message.startswith("'intervention_startd' is not one of: 'created', 'assigned'")
+    assert " or " not in message
+
+
+def test_a_window_cannot_start_at_24_00() -> None:
+    text = edit('        start: "07:30"', '        start: "24:00"')
+    ((where, _line, message),) = problems(text)
+    assert where == "calendars.HO-ext.windows.0.start"
+    assert message == "'24:00' does not have the expected form."
+
+
+def test_fields_that_do_not_apply_to_a_penalty() -> None:
+    text = edit(
+        '      amount: "150.00"\n',
+        '      amount: "150.00"\n      tiers: [{below: 99, fee_pct: 5}]\n',
+    )
+    ((where, _line, message),) = problems(text)
+    assert where == "penalties.rules.0"
+    assert message == "tiers does not apply to a fixed_per_breach penalty."
+    # An amount of zero is a base (a symbolic penalty), not a missing one.
+    load_contract(edit('amount: "150.00"', 'amount: "0"'))
+
+
+def test_a_public_delay_penalty_needs_its_rate() -> None:
+    text = edit("      kind: fixed_per_breach\n", "      kind: public_delay\n").replace(
+        '      amount: "150.00"\n', '      value: "10000.00"\n'
+    )
+    assert problems(text)[0][2] == "A public_delay penalty has no base: set rate_per_thousand."
+
+
+def test_matrix_rows_use_known_urgencies_once() -> None:
+    text = edit("high: {high: P1, medium: P2, low: P3}", "high: {high: P1, medium: P2, lo: P3}")
+    messages = [m for _w, _l, m in problems(text)]
+    assert messages == ["Impact 'high' has no priority for urgency 'low'."]
+    twice = edit("impacts: [high, medium, low]", "impacts: [high, medium, low, low]")
+    assert problems(twice)[0][2] == "An impact is listed twice."
+
+
+def test_anchors_are_refused_even_without_alias() -> None:
+    assert "anchors and aliases" in problems("reference: &ref X\n")[0][2]

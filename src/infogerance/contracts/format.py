@@ -24,7 +24,10 @@ Name = Annotated[str, Field(min_length=1, max_length=200)]
 Country = Annotated[str, Field(pattern=r"^[A-Z]{2}$", description="ISO 3166-1 alpha-2")]
 Money = Annotated[Decimal, Field(ge=0, max_digits=14, decimal_places=2)]
 Percent = Annotated[Decimal, Field(ge=0, le=100, max_digits=7, decimal_places=4)]
-ClockTime = Annotated[str, Field(pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$|^24:00$")]
+StartTime = Annotated[str, Field(pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$")]
+EndTime = Annotated[
+    str, Field(pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$|^24:00$", description="24:00: midnight")
+]
 
 
 class Model(BaseModel):
@@ -185,13 +188,13 @@ class Rental(Model):
 
 class WindowSpec(Model):
     days: list[Weekday] = Field(min_length=1)
-    start: ClockTime
-    end: ClockTime = Field(description="may be before start: the window then ends the next day")
+    start: StartTime
+    end: EndTime = Field(description="may be before start: the window then ends the next day")
 
 
 class TimeRange(Model):
-    start: ClockTime
-    end: ClockTime
+    start: StartTime
+    end: EndTime
 
 
 class CalendarException(Model):
@@ -225,8 +228,19 @@ class CalendarDef(Model):
     def _preset_or_windows(self) -> CalendarDef:
         if self.preset is None and not self.windows:
             raise ValueError(_("A calendar needs a preset or windows."))
-        if self.preset is not None and self.windows:
-            raise ValueError(_("A calendar has either a preset or windows, not both."))
+        if self.preset is not None:
+            # A preset is complete: a time zone or holidays beside it would be ignored.
+            # (Judged on values, not on the fields written: stored terms carry every field.)
+            extra = sorted(
+                name
+                for name in ("timezone", "windows", "holidays", "open_on_holidays", "exceptions")
+                if getattr(self, name) != type(self).model_fields[name].default
+            )
+            if extra:
+                raise ValueError(
+                    _("A calendar with a preset has no other field (here: %(fields)s).")
+                    % {"fields": ", ".join(extra)}
+                )
         return self
 
 
@@ -264,6 +278,10 @@ class PriorityMatrix(Model):
 
     @model_validator(mode="after")
     def _complete(self) -> PriorityMatrix:
+        if len(set(self.impacts)) != len(self.impacts):
+            raise ValueError(_("An impact is listed twice."))
+        if len(set(self.urgencies)) != len(self.urgencies):
+            raise ValueError(_("An urgency is listed twice."))
         for impact in self.impacts:
             row = self.matrix.get(impact)
             if row is None:
@@ -281,6 +299,13 @@ class PriorityMatrix(Model):
             raise ValueError(
                 _("The matrix has an unknown impact %(impact)r.") % {"impact": unknown[0]}
             )
+        for impact, row in self.matrix.items():
+            strays = [u for u in row if u not in self.urgencies]
+            if strays:
+                raise ValueError(
+                    _("Impact %(impact)r has an unknown urgency %(urgency)r.")
+                    % {"impact": impact, "urgency": strays[0]}
+                )
         return self
 
     @property
@@ -299,9 +324,20 @@ class PriorityChange(StrEnum):
     STRICTEST = "strictest"  # the ticket is judged against the stricter of the two targets
 
 
+class ClockEvent(StrEnum):
+    """The ticket events a clock can start or stop on (the help desk records them)."""
+
+    CREATED = "created"
+    ASSIGNED = "assigned"
+    INTERVENTION_STARTED = "intervention_started"
+    RESTORED = "restored"
+    RESOLVED = "resolved"
+    CLOSED = "closed"
+
+
 class ClockRule(Model):
-    start: str = Field("created", max_length=60, description="ticket event that starts it")
-    stop: str = Field(max_length=60, description="ticket event that stops it")
+    start: ClockEvent = Field(ClockEvent.CREATED, description="ticket event that starts it")
+    stop: ClockEvent = Field(description="ticket event that stops it")
     pause_statuses: list[Code] = []
     on_priority_change: PriorityChange = PriorityChange.KEEP_ELAPSED
 
@@ -377,26 +413,37 @@ class PenaltyRule(Model):
     amount: Money | None = Field(None, description="fixed_per_breach, per_started_hour, bonus")
     tiers: list[Tier] = []
     value: Money | None = Field(None, description="public_delay: V, value of the late service")
-    rate_per_thousand: Decimal | None = Field(
-        None, ge=0, le=1000, description="public_delay: R per day late is V × R / 1000"
+    rate_per_thousand: Annotated[Decimal, Field(ge=0, le=1000, decimal_places=4)] | None = Field(
+        None, description="public_delay: the penalty per day late is V × R / 1000"
     )
     description: Text = ""
 
     @model_validator(mode="after")
     def _base(self) -> PenaltyRule:
-        needs = {
-            PenaltyKind.FIXED_PER_BREACH: ["amount"],
-            PenaltyKind.PER_STARTED_HOUR: ["amount"],
-            PenaltyKind.BONUS: ["amount"],
-            PenaltyKind.TIERED_FEE_PCT: ["tiers"],
-            PenaltyKind.PUBLIC_DELAY: ["value"],
+        fields = {
+            PenaltyKind.FIXED_PER_BREACH: {"amount"},
+            PenaltyKind.PER_STARTED_HOUR: {"amount"},
+            PenaltyKind.BONUS: {"amount"},
+            PenaltyKind.TIERED_FEE_PCT: {"tiers"},
+            PenaltyKind.PUBLIC_DELAY: {"value", "rate_per_thousand"},
         }[self.kind]
-        for name in needs:
-            if not getattr(self, name):
+        for name in sorted(fields):
+            value = getattr(self, name)
+            if value is None or value == []:
                 raise ValueError(
                     _("A %(kind)s penalty has no base: set %(field)s.")
                     % {"kind": self.kind.value, "field": name}
                 )
+        foreign = sorted(
+            name
+            for name in ("amount", "tiers", "value", "rate_per_thousand")
+            if name not in fields and getattr(self, name) not in (None, [])
+        )
+        if foreign:
+            raise ValueError(
+                _("%(fields)s does not apply to a %(kind)s penalty.")
+                % {"fields": ", ".join(foreign), "kind": self.kind.value}
+            )
         if self.tiers:
             thresholds = [t.below for t in self.tiers]
             if thresholds != sorted(thresholds, reverse=True) or len(set(thresholds)) != len(
@@ -503,7 +550,7 @@ class ContractDocument(Model):
     phase: Phase = Phase.RUN
     fees: Fees
     rentals: list[Rental] = []
-    calendars: dict[str, CalendarDef] = {}
+    calendars: dict[Code, CalendarDef] = {}
     catalogue: list[Service] = Field(min_length=1)
     priority_matrix: PriorityMatrix | None = None
     service_levels: list[ServiceLevel] = []
@@ -513,6 +560,17 @@ class ContractDocument(Model):
     governance: Governance = Governance()
     reversibility: Reversibility = Reversibility()
     evolution_procedure: Text = ""
+
+    @model_validator(mode="after")
+    def _calendar_names(self) -> ContractDocument:
+        presets = {p.value for p in CalendarPreset}
+        for name in self.calendars:
+            if name in presets:
+                raise ValueError(
+                    _("%(name)r is the name of a preset: give your calendar another name.")
+                    % {"name": name}
+                )
+        return self
 
     def calendar_names(self) -> set[str]:
         return set(self.calendars) | {p.value for p in CalendarPreset}

@@ -105,10 +105,13 @@ class _NoAliasComposer(yaml.SafeLoader):
     """Refuses anchors and aliases: no billion laughs, and one place for each value."""
 
     def compose_node(self, parent: Any, index: Any) -> Any:
-        if self.check_event(yaml.AliasEvent):
-            event = self.peek_event()
+        event = self.peek_event()
+        if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None):
             raise yaml.MarkedYAMLError(
-                None, None, "aliases (*name) are not allowed", event.start_mark
+                None,
+                None,
+                "anchors and aliases (&name, *name) are not allowed",
+                event.start_mark,
             )
         return super().compose_node(parent, index)
 
@@ -241,10 +244,14 @@ def translate_error(error: Any) -> str:
             message = _("%(value)r is not a valid date (YYYY-MM-DD).") % {"value": error["input"]}
         return message
     if kind in {"enum", "literal_error"}:
+        # pydantic joins the last two with an English "or"; a comma needs no translation.
+        expected = str(ctx.get("expected", "")).replace(" or ", ", ")
         return _("%(value)r is not one of: %(expected)s.") % {
             "value": error.get("input"),
-            "expected": ctx.get("expected", ""),
+            "expected": expected,
         }
+    if kind == "decimal_max_places":
+        return _("At most %(n)s decimal places.") % {"n": ctx.get("decimal_places", "")}
     if kind == "string_pattern_mismatch":
         return _("%(value)r does not have the expected form.") % {"value": error.get("input")}
     if kind in {"greater_than_equal", "greater_than", "less_than_equal", "less_than"}:
