@@ -501,12 +501,10 @@ def ref_intervals(spec: CalendarSpec, a: datetime, b: datetime) -> list[tuple[da
             windows = tuple((w.start, w.end) for w in spec.windows if w.weekday == day.weekday())
         for start, end in windows:
             end_day = day if end > start else day + timedelta(days=1)
-            spans.append(
-                (
-                    ref_instant(datetime.combine(day, start), tz),
-                    ref_instant(datetime.combine(end_day, end), tz),
-                )
-            )
+            s = ref_instant(datetime.combine(day, start), tz)
+            e = ref_instant(datetime.combine(end_day, end), tz)
+            if e > s:  # a window inside a DST gap lasts nothing
+                spans.append((s, e))
         day += timedelta(days=1)
     merged: list[list[datetime]] = []
     for s, e in sorted(spans):
