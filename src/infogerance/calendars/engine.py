@@ -32,7 +32,8 @@ Time model
 Tables
 ------
 The time line is cut into fixed blocks of ``2**26`` seconds (about 777 days) of UTC epoch
-time, built lazily and at most :data:`MAX_CACHED_BLOCKS` at a time per calendar. A block holds
+time, built lazily, at most :data:`MAX_CACHED_BLOCKS` of them kept per calendar (twice that when
+years beyond 2038 are asked for too). A block holds
 
 * ``bounds``: ``[block_start, s0, e0, s1, e1, …]``, the block's business intervals clipped to
   the block, touching ones merged, as float epoch seconds (whole seconds, so exact);
@@ -44,9 +45,20 @@ block start). ``F(t)``, the business seconds of the block before ``t``, is one
 ``bisect_right`` on ``bounds`` and one addition; a duration inside a block is
 ``F(end) - F(start)``; adding business time inverts ``F`` with one ``bisect_left`` on ``cum``.
 Ranges over several blocks add up the totals of the blocks in between (kept for every block
-ever built, one integer each). All the float arithmetic stays below ``2**26`` seconds next to
-epoch values whose spacing is under a quarter of a microsecond, so results rounded to the
-microsecond (as :class:`~datetime.timedelta` does) are exact.
+ever built, one integer each), so a range of decades builds each year once and keeps little.
+
+Two paths, one answer:
+
+* :meth:`Calendar.business_duration` first tries **floats**: within 2**31 s of the epoch
+  (1901-12-13 to 2038-01-19) a float epoch second is finer than a quarter of a microsecond,
+  interval bounds are whole seconds, and the arithmetic stays below 2**26 s, so the result
+  rounded to the microsecond is exact;
+* everything else (other years, ranges over two blocks, and the other three methods) runs in
+  **integer microseconds** (bounds are whole seconds, so ``bound <= t`` iff
+  ``bound <= t // 10**6``): exact in every year from 1 to 9999, about three times slower.
+
+Limits: holidays exist only for the years the ``holidays`` package covers (France: 1803–2100;
+none outside); windows starting within a day of 0001-01-01 or 9999-12-31 are ignored.
 """
 
 from __future__ import annotations
