@@ -208,3 +208,10 @@ def test_matrix_rows_use_known_urgencies_once() -> None:
 
 def test_anchors_are_refused_even_without_alias() -> None:
     assert "anchors and aliases" in problems("reference: &ref X\n")[0][2]
+
+
+def test_field_errors_and_broken_references_come_together() -> None:
+    """A wrong field does not hide an unknown calendar: one run shows both."""
+    text = edit("notice_months: 6", "notice_months: six").replace(
+        "calendar: HO-ext\n", "calendar: HO-typo\n")
+    assert [w for w, _l, _m in problems(text)] == ["term.notice_months", "catalogue.0.calendar"]

@@ -577,96 +577,124 @@ class ContractDocument(Model):
 
     def references(self) -> list[tuple[tuple[Any, ...], str]]:
         """Every broken cross-reference, as (field path, message)."""
-        problems: list[tuple[tuple[Any, ...], str]] = []
-        calendars = self.calendar_names()
-        services = [s.code for s in self.catalogue]
-        problems += _duplicates(("catalogue",), services, _("Duplicate service code %(code)r."))
-        service_set = set(services)
-        for i, service in enumerate(self.catalogue):
-            if service.calendar not in calendars:
-                problems.append(
-                    (
-                        ("catalogue", i, "calendar"),
-                        _("Unknown calendar %(name)r.") % {"name": service.calendar},
-                    )
-                )
-        levels = [s.id for s in self.service_levels]
-        problems += _duplicates(
-            ("service_levels",), levels, _("Duplicate service level id %(code)r.")
-        )
-        priorities = self.priority_matrix.priorities if self.priority_matrix else set()
-        for i, level in enumerate(self.service_levels):
-            if level.calendar not in calendars:
-                problems.append(
-                    (
-                        ("service_levels", i, "calendar"),
-                        _("Unknown calendar %(name)r.") % {"name": level.calendar},
-                    )
-                )
-            for j, code in enumerate(level.services):
-                if code not in service_set:
-                    problems.append(
-                        (
-                            ("service_levels", i, "services", j),
-                            _("Unknown service %(code)r.") % {"code": code},
-                        )
-                    )
-            if level.priority is not None and level.priority not in priorities:
-                problems.append(
-                    (
-                        ("service_levels", i, "priority"),
-                        _("Priority %(priority)r is not in the priority matrix.")
-                        % {"priority": level.priority},
-                    )
-                )
-        level_set = set(levels)
-        rules = self.penalties.rules
-        problems += _duplicates(
-            ("penalties", "rules"), [r.id for r in rules], _("Duplicate penalty id %(code)r.")
-        )
-        for i, rule in enumerate(rules):
-            for j, ref in enumerate(rule.service_levels):
-                if ref not in level_set:
-                    problems.append(
-                        (
-                            ("penalties", "rules", i, "service_levels", j),
-                            _("Unknown service level %(id)r.") % {"id": ref},
-                        )
-                    )
-        for code in self.penalties.caps.per_service_pct:
-            if code not in service_set:
-                problems.append(
-                    (
-                        ("penalties", "caps", "per_service_pct", code),
-                        _("Unknown service %(code)r.") % {"code": code},
-                    )
-                )
-        for section in ("rpo", "rto"):
-            for i, item in enumerate(getattr(self.continuity, section)):
-                if item.service not in service_set:
-                    problems.append(
-                        (
-                            ("continuity", section, i, "service"),
-                            _("Unknown service %(code)r.") % {"code": item.service},
-                        )
-                    )
-        if ContractType.OFFSHORE in self.types and self.offshore is None:
+        return cross_references(self.model_dump(mode="json"))
+
+
+def _entries(data: Any, *keys: str) -> list[tuple[int, dict[str, Any]]]:
+    """The mappings of the list at ``keys`` with their index (anything else is skipped)."""
+    for key in keys:
+        data = data.get(key) if isinstance(data, dict) else None
+    if not isinstance(data, list):
+        return []
+    return [(i, item) for i, item in enumerate(data) if isinstance(item, dict)]
+
+
+def _text(value: Any) -> str | None:
+    return value if isinstance(value, str) else None
+
+
+def cross_references(data: dict[str, Any]) -> list[tuple[tuple[Any, ...], str]]:
+    """The cross-references of a contract, checked on its raw data.
+
+    Raw data, so that they are checked even when some fields fail to validate: a file's
+    problems are reported at once, whatever their kind. Values of the wrong type are
+    skipped here (the field validation reports them).
+    """
+    problems: list[tuple[tuple[Any, ...], str]] = []
+    raw_calendars = data.get("calendars")
+    calendars = {p.value for p in CalendarPreset} | (
+        set(raw_calendars) if isinstance(raw_calendars, dict) else set()
+    )
+    catalogue = _entries(data, "catalogue")
+    services = [(i, _text(s.get("code"))) for i, s in catalogue]
+    problems += _duplicates(("catalogue",), services, _("Duplicate service code %(code)r."))
+    service_set = {code for _i, code in services if code}
+
+    def unknown_calendar(path: tuple[Any, ...], name: Any) -> None:
+        if isinstance(name, str) and name not in calendars:
+            problems.append((path, _("Unknown calendar %(name)r.") % {"name": name}))
+
+    def unknown_service(path: tuple[Any, ...], code: Any) -> None:
+        if isinstance(code, str) and code not in service_set:
+            problems.append((path, _("Unknown service %(code)r.") % {"code": code}))
+
+    for i, service in catalogue:
+        unknown_calendar(("catalogue", i, "calendar"), service.get("calendar"))
+    levels = _entries(data, "service_levels")
+    level_ids = [(i, _text(level.get("id"))) for i, level in levels]
+    problems += _duplicates(
+        ("service_levels",), level_ids, _("Duplicate service level id %(code)r.")
+    )
+    matrix = data.get("priority_matrix")
+    rows = matrix.get("matrix") if isinstance(matrix, dict) else None
+    priorities = {
+        p
+        for row in (rows.values() if isinstance(rows, dict) else [])
+        if isinstance(row, dict)
+        for p in row.values()
+    }
+    for i, level in levels:
+        unknown_calendar(("service_levels", i, "calendar"), level.get("calendar"))
+        codes = level.get("services")
+        for j, code in enumerate(codes if isinstance(codes, list) else []):
+            unknown_service(("service_levels", i, "services", j), code)
+        priority = level.get("priority")
+        if isinstance(priority, str) and priority not in priorities:
             problems.append(
                 (
-                    ("offshore",),
-                    _("An offshore contract states its countries of service and of data."),
+                    ("service_levels", i, "priority"),
+                    _("Priority %(priority)r is not in the priority matrix.")
+                    % {"priority": priority},
                 )
             )
-        sites = [s.code for s in self.perimeter.sites]
-        problems += _duplicates(("perimeter", "sites"), sites, _("Duplicate site code %(code)r."))
-        return problems
+    level_set = {code for _i, code in level_ids if code}
+    rules = _entries(data, "penalties", "rules")
+    problems += _duplicates(
+        ("penalties", "rules"),
+        [(i, _text(r.get("id"))) for i, r in rules],
+        _("Duplicate penalty id %(code)r."),
+    )
+    for i, rule in rules:
+        refs = rule.get("service_levels")
+        for j, ref in enumerate(refs if isinstance(refs, list) else []):
+            if isinstance(ref, str) and ref not in level_set:
+                problems.append(
+                    (
+                        ("penalties", "rules", i, "service_levels", j),
+                        _("Unknown service level %(id)r.") % {"id": ref},
+                    )
+                )
+    penalties = data.get("penalties")
+    caps = penalties.get("caps") if isinstance(penalties, dict) else None
+    per_service = caps.get("per_service_pct") if isinstance(caps, dict) else None
+    for code in per_service if isinstance(per_service, dict) else {}:
+        unknown_service(("penalties", "caps", "per_service_pct", code), code)
+    for section in ("rpo", "rto"):
+        for i, item in _entries(data, "continuity", section):
+            unknown_service(("continuity", section, i, "service"), item.get("service"))
+    types = data.get("types")
+    if (
+        isinstance(types, list)
+        and ContractType.OFFSHORE.value in types
+        and not data.get("offshore")
+    ):
+        problems.append(
+            (("offshore",), _("An offshore contract states its countries of service and of data."))
+        )
+    sites = [(i, _text(site.get("code"))) for i, site in _entries(data, "perimeter", "sites")]
+    problems += _duplicates(("perimeter", "sites"), sites, _("Duplicate site code %(code)r."))
+    return problems
 
 
-def _duplicates(path: tuple[Any, ...], codes: list[str], message: str) -> list[tuple[Any, str]]:
+def _duplicates(
+    path: tuple[Any, ...], codes: list[tuple[int, str | None]], message: str
+) -> list[tuple[tuple[Any, ...], str]]:
     """``message`` has a %(code)r placeholder: one message per kind of code."""
     seen: set[str] = set()
-    problems = []
-    for i, code in enumerate(codes):
+    problems: list[tuple[tuple[Any, ...], str]] = []
+    for i, code in codes:
+        if code is None:
+            continue
         if code in seen:
             problems.append(((*path, i), message % {"code": code}))
         seen.add(code)

@@ -16,7 +16,7 @@ import yaml
 from django.utils.translation import gettext as _
 from pydantic import ValidationError
 
-from infogerance.contracts.format import ContractDocument
+from infogerance.contracts.format import ContractDocument, cross_references
 
 MAX_FILE_BYTES = 1024 * 1024  # a contract is text; 1 MiB is far above any real one
 MAX_NODES = 100_000
@@ -175,20 +175,22 @@ def _position(positions: dict[Path, tuple[int, int]], path: Path) -> tuple[int |
 def load_contract(text: str | bytes) -> ContractDocument:
     """Parse and validate a contract file; raise ContractFileError with every problem."""
     data, positions = parse_yaml(text)
+    # Cross-references are checked on the raw data, so that they are reported together
+    # with the field errors: every problem of the file at once.
+    problems = [
+        Problem(path, message, *_position(positions, path))
+        for path, message in cross_references(data)
+    ]
     try:
         document = ContractDocument.model_validate(data)
     except ValidationError as exc:
-        problems = [
+        problems += [
             Problem(
                 tuple(err["loc"]), translate_error(err), *_position(positions, tuple(err["loc"]))
             )
             for err in exc.errors(include_url=False)
         ]
         raise ContractFileError(sorted(problems, key=_order)) from None
-    problems = [
-        Problem(path, message, *_position(positions, path))
-        for path, message in document.references()
-    ]
     problems += calendar_problems(document, positions)
     if problems:
         raise ContractFileError(sorted(problems, key=_order))
