@@ -213,5 +213,14 @@ def test_anchors_are_refused_even_without_alias() -> None:
 def test_field_errors_and_broken_references_come_together() -> None:
     """A wrong field does not hide an unknown calendar: one run shows both."""
     text = edit("notice_months: 6", "notice_months: six").replace(
-        "calendar: HO-ext\n", "calendar: HO-typo\n")
+        "calendar: HO-ext\n", "calendar: HO-typo\n"
+    )
     assert [w for w, _l, _m in problems(text)] == ["term.notice_months", "catalogue.0.calendar"]
+
+
+def test_overlapping_windows_are_reported_with_field_errors() -> None:
+    text = edit(
+        '        end: "19:00"\n',
+        '        end: "19:00"\n      - days: [mon]\n        start: "18:00"\n        end: "20:00"\n',
+    ).replace("notice_months: 6", "notice_months: six")
+    assert [w for w, _l, _m in problems(text)] == ["term.notice_months", "calendars.HO-ext"]

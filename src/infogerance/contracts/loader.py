@@ -181,6 +181,7 @@ def load_contract(text: str | bytes) -> ContractDocument:
         Problem(path, message, *_position(positions, path))
         for path, message in cross_references(data)
     ]
+    problems += calendar_problems(data, positions)
     try:
         document = ContractDocument.model_validate(data)
     except ValidationError as exc:
@@ -191,19 +192,25 @@ def load_contract(text: str | bytes) -> ContractDocument:
             for err in exc.errors(include_url=False)
         ]
         raise ContractFileError(sorted(problems, key=_order)) from None
-    problems += calendar_problems(document, positions)
     if problems:
         raise ContractFileError(sorted(problems, key=_order))
     return document
 
 
 def calendar_problems(
-    document: ContractDocument, positions: dict[Path, tuple[int, int]]
+    data: dict[str, Any], positions: dict[Path, tuple[int, int]]
 ) -> list[Problem]:
+    """Build each calendar whose fields are valid (overlapping windows, unknown zone…)."""
     from infogerance.contracts.calendars import CalendarDefinitionError, compile_calendar
+    from infogerance.contracts.format import CalendarDef
 
+    calendars = data.get("calendars")
     problems = []
-    for name, definition in document.calendars.items():
+    for name, raw in calendars.items() if isinstance(calendars, dict) else []:
+        try:
+            definition = CalendarDef.model_validate(raw)
+        except ValidationError:
+            continue  # its field errors are reported with the others
         try:
             compile_calendar(definition)
         except CalendarDefinitionError as exc:
