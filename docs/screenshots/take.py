@@ -23,6 +23,12 @@ PAGES = [
     ("audit", "/audit/"),
     ("profile", "/accounts/profile/"),
 ]
+# Long pages: one element each, not the whole page.
+SECTIONS = [
+    ("contract", "/contracts/1/", "main"),
+    ("contract-levels", "/contracts/1/", "#levels"),
+    ("contract-calendars", "/contracts/1/", "#calendars"),
+]
 
 
 def free_port() -> int:
@@ -66,6 +72,12 @@ def main() -> int:
             for name, path in PAGES:
                 page.goto(base + path)
                 page.screenshot(path=str(HERE / f"{name}.png"), full_page=True)
+            for name, path, selector in SECTIONS:
+                page.goto(base + path)
+                if selector == "main":
+                    page.screenshot(path=str(HERE / f"{name}.png"))
+                else:
+                    page.locator(selector).screenshot(path=str(HERE / f"{name}.png"))
             browser.close()
     finally:
         server.terminate()

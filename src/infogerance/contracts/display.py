@@ -83,9 +83,37 @@ LABELS: dict[str, Any] = {
     "fri": _("Friday"),
     "sat": _("Saturday"),
     "sun": _("Sunday"),
+    # clock events
+    "created": _("opening of the ticket"),
+    "assigned": _("assignment"),
+    "intervention_started": _("start of the intervention"),
+    "restored": _("restoration of service"),
+    "resolved": _("resolution"),
     "FR": _("French public holidays"),
     "FR-ALSACE-MOSELLE": _("French public holidays, Alsace-Moselle"),
 }
+
+
+def quantity(value: Any, unit: Any) -> str:
+    """A target as words: "30 minutes", "1 business day", "99.5 %"."""
+    from decimal import Decimal
+
+    from django.utils.translation import ngettext
+
+    key = unit.value if isinstance(unit, Enum) else str(unit)
+    number = Decimal(value).normalize() if not isinstance(value, Decimal) else value.normalize()
+    text = f"{number:f}"
+    count = int(number) if number == number.to_integral_value() else 2
+    forms = {
+        "minutes": ngettext("%(n)s minute", "%(n)s minutes", count),
+        "hours": ngettext("%(n)s hour", "%(n)s hours", count),
+        "days": ngettext("%(n)s day", "%(n)s days", count),
+        "business_days": ngettext("%(n)s business day", "%(n)s business days", count),
+        "score": ngettext("%(n)s point", "%(n)s points", count),
+    }
+    if key == "percent":
+        return f"{text}\u00a0%"
+    return forms.get(key, f"%(n)s {key}") % {"n": text}
 
 
 def label(value: Any) -> Any:

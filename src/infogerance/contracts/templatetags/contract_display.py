@@ -5,6 +5,7 @@ from typing import Any
 from django import template
 
 from infogerance.contracts.display import label as label_of
+from infogerance.contracts.display import quantity
 
 register = template.Library()
 
@@ -18,3 +19,15 @@ def label(value: Any) -> Any:
 @register.filter
 def join_labels(values: Any) -> str:
     return ", ".join(str(label_of(v)) for v in values)
+
+
+@register.filter
+def target(value: Any) -> str:
+    """A target (value and unit) in words."""
+    return quantity(value.value, value.unit)
+
+
+@register.filter
+def duration(value: Any) -> str:
+    """An RPO/RTO (value and unit) in words."""
+    return quantity(value.value, value.unit)
