@@ -54,6 +54,10 @@ class VersionOut(VersionBrief):
     contract_id: int
     document: dict[str, Any]
 
+    @staticmethod
+    def resolve_document(obj: ContractVersion) -> dict[str, Any]:
+        return obj.terms
+
 
 class ImportIn(StrictSchema):
     client_id: Id

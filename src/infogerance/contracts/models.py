@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 from typing import Any, ClassVar
 
 from django.db import models
@@ -55,7 +56,9 @@ class ContractVersion(models.Model):
     )
     number = models.PositiveIntegerField(_("version"))
     effective_from = models.DateField(_("effective from"))
-    document = models.JSONField(_("terms"))
+    # JSON text, not a JSON column: PostgreSQL's jsonb reorders keys, and the order of the
+    # contract's own mappings (calendars, priority matrix) is part of a byte-stable export.
+    document = models.TextField(_("terms"))
     source = models.TextField(_("file as imported"))
     sha256 = models.CharField(_("fingerprint"), max_length=64)
     note = models.CharField(_("note"), max_length=500, blank=True)
@@ -86,4 +89,10 @@ class ContractVersion(models.Model):
     def parsed(self) -> Any:
         from infogerance.contracts.format import ContractDocument
 
-        return ContractDocument.model_validate(self.document)
+        return ContractDocument.model_validate_json(self.document)
+
+    @property
+    def terms(self) -> dict[str, Any]:
+        """The terms as plain data (for the API)."""
+        data: dict[str, Any] = json.loads(self.document)
+        return data

@@ -85,7 +85,7 @@ def import_contract(
         contract=contract,
         number=number,
         effective_from=effective,
-        document=document.model_dump(mode="json"),
+        document=document.model_dump_json(),
         source=source,
         sha256=digest,
         note=note[:500],
