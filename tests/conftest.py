@@ -149,3 +149,13 @@ def _fast_password_hashing() -> None:
     from django.conf import settings
 
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
+def _english_outside_requests() -> Any:
+    """Messages built outside a request (services, CLI) follow the active language, French
+    by default: tests read them in English unless they ask for French explicitly."""
+    from django.utils import translation
+
+    with translation.override("en"):
+        yield

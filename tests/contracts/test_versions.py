@@ -98,3 +98,23 @@ def test_only_provider_admins_import(world: Any, who: str) -> None:
     with pytest.raises(PermissionDenied):
         import_contract(actor=world.user(who), client=world.victim, text=MINIMAL)
     assert not Contract.objects.exists()
+
+
+def test_the_terms_in_force_when_an_event_happened(world: Any) -> None:
+    """An event at 23:30 UTC on 30 June is on 1 July in Paris: the amendment applies."""
+    from zoneinfo import ZoneInfo
+
+    admin = world.user("p_admin")
+    first = import_contract(actor=admin, client=world.victim, text=MINIMAL)
+    second = import_contract(
+        actor=admin,
+        client=world.victim,
+        text=MINIMAL.replace("compliance: 95", "compliance: 98"),
+        effective_from=dt.date(2026, 7, 1),
+    )
+    contract = first.contract
+    utc = ZoneInfo("UTC")
+    # 30 June 23:30 UTC = 1 July 01:30 in Paris (UTC+2 in summer).
+    assert contract.version_at(dt.datetime(2026, 6, 30, 23, 30, tzinfo=utc)) == second
+    # 30 June 21:59 UTC = 30 June 23:59 in Paris.
+    assert contract.version_at(dt.datetime(2026, 6, 30, 21, 59, tzinfo=utc)) == first

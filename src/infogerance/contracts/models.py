@@ -42,6 +42,13 @@ class Contract(TenantOwned):
             .first()
         )
 
+    def version_at(self, instant: dt.datetime) -> ContractVersion | None:
+        """The terms in force at ``instant`` (an event's time): versions take effect at the
+        start of their day, in the platform's time zone."""
+        from django.utils import timezone
+
+        return self.version_in_force(timezone.localdate(instant))
+
     @property
     def latest(self) -> ContractVersion | None:
         return self.versions.order_by("-number").first()
