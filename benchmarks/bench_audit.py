@@ -15,6 +15,9 @@ import threading
 import time
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from report import write_section
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -117,17 +120,7 @@ def main() -> int:
     ]
     print("\n".join(lines))
     if args.write:
-        target = ROOT / "docs" / "benchmarks.md"
-        header = "# Benchmarks\n\nFigures written by the scripts in `benchmarks/`.\n\n"
-        text = target.read_text(encoding="utf-8") if target.exists() else header
-        marker = f"### Audit chain on {vendor} "
-        kept = [
-            block
-            for block in text.split("\n### ")
-            if not ("### " + block).startswith(marker) and not block.startswith(marker[4:])
-        ]
-        text = "\n### ".join(kept).rstrip() + "\n\n" + "\n".join(lines)
-        target.write_text(text, encoding="utf-8")
+        write_section(f"### Audit chain on {vendor} ", lines)
     return 0
 
 

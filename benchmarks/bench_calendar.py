@@ -24,6 +24,9 @@ from pathlib import Path
 from typing import TypeVar
 from zoneinfo import ZoneInfo
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from report import write_section
+
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
@@ -134,17 +137,7 @@ def main() -> int:
     print(f"({pinning})")
     print("\n".join(lines))
     if args.write:
-        target = ROOT / "docs" / "benchmarks.md"
-        header = "# Benchmarks\n\nFigures written by the scripts in `benchmarks/`.\n\n"
-        text = target.read_text(encoding="utf-8") if target.exists() else header
-        marker = "### Calendar engine "
-        kept = [
-            block
-            for block in text.split("\n### ")
-            if not ("### " + block).startswith(marker) and not block.startswith(marker[4:])
-        ]
-        text = "\n### ".join(kept).rstrip() + "\n\n" + "\n".join(lines)
-        target.write_text(text, encoding="utf-8")
+        write_section("### Calendar engine ", lines)
     return 0
 
 
