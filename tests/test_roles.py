@@ -9,7 +9,7 @@ import pytest
 from infogerance.tenancy import scope
 from infogerance.tenancy.roles import Perm
 
-V, C, M, VM, MM, A, K = (
+V, C, M, VM, MM, A, K, T, W = (
     Perm.VIEW,
     Perm.CHANGE_ORG,
     Perm.CREATE_CLIENT,
@@ -17,20 +17,22 @@ V, C, M, VM, MM, A, K = (
     Perm.MANAGE_MEMBERS,
     Perm.VIEW_AUDIT,
     Perm.MANAGE_CONTRACTS,
+    Perm.OPEN_TICKET,
+    Perm.WORK_TICKETS,
 )
 
 # user -> organisation -> the rights held there (everything else is refused)
 MATRIX: dict[str, dict[str, set[Perm]]] = {
     "p_admin": {
-        "provider": {V, C, M, VM, MM, A, K},
-        "victim": {V, C, M, VM, MM, A, K},
-        "neighbour": {V, C, M, VM, MM, A, K},
+        "provider": {V, C, M, VM, MM, A, K, T, W},
+        "victim": {V, C, M, VM, MM, A, K, T, W},
+        "neighbour": {V, C, M, VM, MM, A, K, T, W},
         "other_provider": set(),
     },
     "p_engineer": {
-        "provider": {V, VM},
-        "victim": {V, VM},
-        "neighbour": {V, VM},
+        "provider": {V, VM, T, W},
+        "victim": {V, VM, T, W},
+        "neighbour": {V, VM, T, W},
         "other_provider": set(),
     },
     "p_auditor": {
@@ -41,11 +43,11 @@ MATRIX: dict[str, dict[str, set[Perm]]] = {
     },
     "a_manager": {
         "provider": set(),
-        "victim": {V, VM, MM, A},
+        "victim": {V, VM, MM, A, T},
         "neighbour": set(),
         "other_provider": set(),
     },
-    "a_user": {"provider": set(), "victim": {V}, "neighbour": set(), "other_provider": set()},
+    "a_user": {"provider": set(), "victim": {V, T}, "neighbour": set(), "other_provider": set()},
     "a_auditor": {
         "provider": set(),
         "victim": {V, VM, A},
@@ -56,7 +58,7 @@ MATRIX: dict[str, dict[str, set[Perm]]] = {
         "provider": set(),
         "victim": set(),
         "neighbour": set(),
-        "other_provider": {V, C, M, VM, MM, A, K},
+        "other_provider": {V, C, M, VM, MM, A, K, T, W},
     },
 }
 

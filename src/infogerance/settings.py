@@ -49,6 +49,7 @@ INSTALLED_APPS = [
     "infogerance.tenancy",
     "infogerance.accounts",
     "infogerance.contracts",
+    "infogerance.helpdesk",
 ]
 
 MIDDLEWARE = [

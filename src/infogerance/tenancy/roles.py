@@ -29,6 +29,8 @@ class Perm(StrEnum):
     MANAGE_MEMBERS = "members.manage"  # invite users, change roles, remove members
     VIEW_AUDIT = "audit.view"
     MANAGE_CONTRACTS = "contracts.manage"  # import a contract or an amendment
+    OPEN_TICKET = "tickets.open"  # open a ticket, comment, confirm a restoration, reopen
+    WORK_TICKETS = "tickets.work"  # assign, change status and priority, internal notes
 
 
 ROLES_BY_KIND: dict[str, tuple[Role, ...]] = {
@@ -40,12 +42,14 @@ ROLES_BY_KIND: dict[str, tuple[Role, ...]] = {
 # serves; a role held in a client organisation applies to that client only.
 GRANTS: dict[Role, frozenset[Perm]] = {
     Role.PROVIDER_ADMIN: frozenset(Perm),
-    Role.PROVIDER_ENGINEER: frozenset({Perm.VIEW, Perm.VIEW_MEMBERS}),
+    Role.PROVIDER_ENGINEER: frozenset(
+        {Perm.VIEW, Perm.VIEW_MEMBERS, Perm.OPEN_TICKET, Perm.WORK_TICKETS}
+    ),
     Role.AUDITOR: frozenset({Perm.VIEW, Perm.VIEW_MEMBERS, Perm.VIEW_AUDIT}),
     Role.CLIENT_MANAGER: frozenset(
-        {Perm.VIEW, Perm.VIEW_MEMBERS, Perm.MANAGE_MEMBERS, Perm.VIEW_AUDIT}
+        {Perm.VIEW, Perm.VIEW_MEMBERS, Perm.MANAGE_MEMBERS, Perm.VIEW_AUDIT, Perm.OPEN_TICKET}
     ),
-    Role.CLIENT_USER: frozenset({Perm.VIEW}),
+    Role.CLIENT_USER: frozenset({Perm.VIEW, Perm.OPEN_TICKET}),
 }
 
 

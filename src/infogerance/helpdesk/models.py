@@ -1,0 +1,106 @@
+"""Tickets and their immutable events.
+
+The event log is the source of truth: every clock is computed from it. The ticket row keeps
+the current status, priority and assignee as a projection, written by the services in the
+same transaction as the event, for lists and filters; ``version`` guards against lost updates.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from django.conf import settings
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from infogerance.core.models import TenantOwned, TenantQuerySet
+from infogerance.helpdesk.workflow import Cause, Channel, Kind, Status
+
+
+class Ticket(TenantOwned):
+    number = models.PositiveIntegerField(_("number"))
+    contract = models.ForeignKey(
+        "contracts.Contract",
+        on_delete=models.PROTECT,
+        related_name="tickets",
+        verbose_name=_("contract"),
+    )
+    service_code = models.CharField(_("service"), max_length=40)
+    kind = models.CharField(_("kind"), max_length=20, choices=Kind.choices)
+    title = models.CharField(_("title"), max_length=200)
+    description = models.TextField(_("description"), blank=True)
+    impact = models.CharField(_("impact"), max_length=40)
+    urgency = models.CharField(_("urgency"), max_length=40)
+    priority = models.CharField(_("priority"), max_length=4)
+    status = models.CharField(_("status"), max_length=30, choices=Status.choices)
+    channel = models.CharField(_("channel"), max_length=20, choices=Channel.choices)
+    requester = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("requester"),
+    )
+    assignee = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="+",
+        null=True,
+        blank=True,
+        verbose_name=_("assignee"),
+    )
+    queue = models.CharField(_("queue"), max_length=60, default="support")
+    cause = models.CharField(_("cause"), max_length=20, choices=Cause.choices, blank=True)
+    created_at = models.DateTimeField(_("opened"))
+    updated_at = models.DateTimeField(_("updated"))
+    version = models.PositiveIntegerField(_("version"), default=1)
+
+    objects: ClassVar[Any] = TenantQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = _("ticket")
+        verbose_name_plural = _("tickets")
+        constraints = [
+            models.UniqueConstraint(fields=["organization", "number"], name="helpdesk_number")
+        ]
+        indexes = [
+            models.Index(fields=["organization", "status", "-created_at"], name="helpdesk_list"),
+            models.Index(fields=["assignee", "status"], name="helpdesk_assignee"),
+        ]
+
+    def __str__(self) -> str:
+        return f"#{self.number} {self.title}"
+
+
+class TicketEvent(models.Model):
+    TENANT_ORG_FIELD: ClassVar[str] = "ticket__organization_id"
+    TENANT_PROVIDER_FIELD: ClassVar[str | None] = "ticket__organization__provider_id"
+
+    ticket = models.ForeignKey(Ticket, on_delete=models.PROTECT, related_name="events")
+    seq = models.PositiveIntegerField()
+    at = models.DateTimeField(_("time"))
+    kind = models.CharField(_("kind"), max_length=20)
+    status = models.CharField(_("status"), max_length=30, blank=True)
+    priority = models.CharField(_("priority"), max_length=4, blank=True)
+    actor_id = models.BigIntegerField(null=True, blank=True)
+    actor_label = models.CharField(_("by"), max_length=254)
+    reason = models.CharField(_("reason"), max_length=500, blank=True)
+    data = models.JSONField(default=dict, blank=True)
+    internal = models.BooleanField(_("provider only"), default=False)
+
+    objects: ClassVar[Any] = TenantQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["ticket", "seq"]
+        constraints = [models.UniqueConstraint(fields=["ticket", "seq"], name="helpdesk_event_seq")]
+
+    def __str__(self) -> str:
+        return f"{self.ticket_id}#{self.seq} {self.kind}"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if not self._state.adding:
+            raise ValueError("ticket events are immutable: record a new event")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args: Any, **kwargs: Any) -> Any:
+        raise ValueError("ticket events are immutable")
