@@ -42,7 +42,24 @@ def victim_contract_id(world: Any) -> int:
     return import_contract(actor=world.user("p_admin"), client=world.victim, text=text).contract_id
 
 
+def victim_ticket_id(world: Any) -> int:
+    from infogerance.contracts.models import Contract
+    from infogerance.helpdesk.services import open_ticket
+
+    contract = Contract.objects.get(pk=isolation.value("contract_id", world))
+    return open_ticket(
+        actor=world.user("a_user"),
+        client=world.victim,
+        contract=contract,
+        service_code="HD",
+        title=f"Panne {MARKER}",
+        impact="high",
+        urgency="high",
+    ).pk
+
+
 isolation.register("contract_id", victim_contract_id)
+isolation.register("ticket_id", victim_ticket_id)
 isolation.register("client_id", lambda w: w.victim.pk)
 isolation.register("number", lambda w: 1)
 isolation.register("name", lambda w: "HO-ext")

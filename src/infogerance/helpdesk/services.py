@@ -43,9 +43,7 @@ def _check_version(ticket: Ticket, expected: int | None) -> None:
         raise ValidationError(
             {
                 "version": [
-                    _(
-                        "This ticket changed meanwhile (version %(now)d, not %(seen)d): reload it."
-                    )
+                    _("This ticket changed meanwhile (version %(now)d, not %(seen)d): reload it.")
                     % {"now": ticket.version, "seen": expected}
                 ]
             }

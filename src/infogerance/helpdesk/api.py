@@ -1,0 +1,241 @@
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from django.http import HttpRequest
+from ninja import Router, Schema, Status
+from pydantic import Field
+
+from infogerance.contracts.models import Contract
+from infogerance.core.api import (
+    Id,
+    Limit,
+    Page,
+    StrictSchema,
+    actor_of,
+    keyset_page,
+    with_errors,
+)
+from infogerance.helpdesk import services
+from infogerance.helpdesk.models import Ticket, TicketEvent
+from infogerance.helpdesk.workflow import Cause, Channel, Kind
+from infogerance.helpdesk.workflow import Status as TicketStatus
+from infogerance.tenancy import scope
+from infogerance.tenancy.models import Organization
+from infogerance.tenancy.roles import Perm
+
+router = Router(tags=["helpdesk"])
+
+
+class TicketOut(Schema):
+    id: int
+    organization_id: int
+    number: int
+    contract_id: int
+    service_code: str
+    kind: str
+    title: str
+    description: str
+    impact: str
+    urgency: str
+    priority: str
+    status: str
+    channel: str
+    requester_id: int
+    assignee_id: int | None
+    queue: str
+    cause: str
+    created_at: dt.datetime
+    updated_at: dt.datetime
+    version: int
+
+
+class EventOut(Schema):
+    seq: int
+    at: dt.datetime
+    kind: str
+    status: str
+    priority: str
+    actor_label: str
+    reason: str
+    data: dict[str, Any]
+    internal: bool
+
+
+class TicketIn(StrictSchema):
+    client_id: Id
+    contract_id: Id
+    service_code: str = Field(min_length=1, max_length=40)
+    title: str = Field(min_length=1, max_length=200)
+    description: str = Field("", max_length=20000)
+    impact: str = Field(min_length=1, max_length=40)
+    urgency: str = Field(min_length=1, max_length=40)
+    kind: Kind = Field(Kind.INCIDENT, strict=False)
+    channel: Channel = Field(Channel.API, strict=False)
+
+
+class TransitionIn(StrictSchema):
+    status: TicketStatus = Field(strict=False)
+    reason: str = Field("", max_length=500)
+    cause: Cause | None = Field(None, strict=False)
+    expected_version: int | None = Field(None, ge=1)
+
+
+class AssignIn(StrictSchema):
+    assignee_id: Id | None = None
+    queue: str | None = Field(None, min_length=1, max_length=60)
+    expected_version: int | None = Field(None, ge=1)
+
+
+class PriorityIn(StrictSchema):
+    impact: str = Field(min_length=1, max_length=40)
+    urgency: str = Field(min_length=1, max_length=40)
+    reason: str = Field(min_length=1, max_length=500)
+    expected_version: int | None = Field(None, ge=1)
+
+
+class CommentIn(StrictSchema):
+    text: str = Field(min_length=1, max_length=20000)
+    internal: bool = False
+
+
+class ReopenIn(StrictSchema):
+    reason: str = Field(min_length=1, max_length=500)
+    expected_version: int | None = Field(None, ge=1)
+
+
+def _find(request: HttpRequest, ticket_id: int) -> Ticket:
+    from django.http import Http404
+
+    actor = actor_of(request)
+    # The tenant-safe lookup first (a probe across tenants is audited), then the narrower
+    # rule of client users, who see their own requests only.
+    ticket: Ticket = scope.get_visible_or_404(Ticket, actor, pk=ticket_id)
+    if not services.visible_tickets(actor).filter(pk=ticket.pk).exists():
+        raise Http404("no such ticket")
+    return ticket
+
+
+@router.get("/tickets", response=with_errors({200: Page[TicketOut]}), summary="Tickets")
+def list_tickets(
+    request: HttpRequest,
+    organization_id: Id | None = None,
+    status: TicketStatus | None = None,
+    priority: str | None = None,
+    service_code: str | None = None,
+    assignee_id: Id | None = None,
+    cursor: str | None = None,
+    limit: Limit = 50,
+) -> Any:
+    qs = services.visible_tickets(actor_of(request))
+    filters = {
+        "organization_id": organization_id,
+        "status": status,
+        "priority": priority,
+        "service_code": service_code,
+        "assignee_id": assignee_id,
+    }
+    qs = qs.filter(**{k: v for k, v in filters.items() if v is not None})
+    return keyset_page(qs, cursor=cursor, limit=limit, descending=True)
+
+
+@router.post("/tickets", response=with_errors({201: TicketOut}), summary="Open a ticket")
+def open_ticket(request: HttpRequest, payload: TicketIn) -> Any:
+    actor = actor_of(request)
+    client = scope.get_visible_or_404(Organization, actor, pk=payload.client_id)
+    contract = scope.get_visible_or_404(Contract, actor, pk=payload.contract_id)
+    ticket = services.open_ticket(
+        actor=actor,
+        client=client,
+        contract=contract,
+        service_code=payload.service_code,
+        title=payload.title,
+        description=payload.description,
+        impact=payload.impact,
+        urgency=payload.urgency,
+        kind=payload.kind,
+        channel=payload.channel,
+    )
+    return Status(201, ticket)
+
+
+@router.get("/tickets/{ticket_id}", response=with_errors({200: TicketOut}))
+def get_ticket(request: HttpRequest, ticket_id: Id) -> Any:
+    return _find(request, ticket_id)
+
+
+@router.get(
+    "/tickets/{ticket_id}/events",
+    response=with_errors({200: list[EventOut]}),
+    summary="The ticket's timeline (immutable events)",
+)
+def ticket_events(request: HttpRequest, ticket_id: Id) -> Any:
+    ticket = _find(request, ticket_id)
+    events = TicketEvent.objects.filter(ticket=ticket).order_by("seq")
+    if not scope.has_perm(actor_of(request), Perm.WORK_TICKETS, ticket.organization):
+        events = events.filter(internal=False)
+    return list(events)
+
+
+@router.post("/tickets/{ticket_id}/transition", response=with_errors({200: TicketOut}))
+def transition(request: HttpRequest, ticket_id: Id, payload: TransitionIn) -> Any:
+    return services.transition(
+        _find(request, ticket_id),
+        actor=actor_of(request),
+        status=payload.status,
+        reason=payload.reason,
+        cause=payload.cause or "",
+        expected_version=payload.expected_version,
+    )
+
+
+@router.post("/tickets/{ticket_id}/assign", response=with_errors({200: TicketOut}))
+def assign(request: HttpRequest, ticket_id: Id, payload: AssignIn) -> Any:
+    from infogerance.tenancy.models import User
+
+    ticket = _find(request, ticket_id)
+    assignee = None
+    if payload.assignee_id is not None:
+        assignee = scope.get_visible_user_or_404(actor_of(request), payload.assignee_id)
+        assert isinstance(assignee, User)
+    return services.assign(
+        ticket,
+        actor=actor_of(request),
+        assignee=assignee,
+        queue=payload.queue,
+        expected_version=payload.expected_version,
+    )
+
+
+@router.post("/tickets/{ticket_id}/priority", response=with_errors({200: TicketOut}))
+def change_priority(request: HttpRequest, ticket_id: Id, payload: PriorityIn) -> Any:
+    return services.change_priority(
+        _find(request, ticket_id),
+        actor=actor_of(request),
+        impact=payload.impact,
+        urgency=payload.urgency,
+        reason=payload.reason,
+        expected_version=payload.expected_version,
+    )
+
+
+@router.post("/tickets/{ticket_id}/comments", response=with_errors({201: EventOut}))
+def comment(request: HttpRequest, ticket_id: Id, payload: CommentIn) -> Any:
+    event = services.comment(
+        _find(request, ticket_id),
+        actor=actor_of(request),
+        text=payload.text,
+        internal=payload.internal,
+    )
+    return Status(201, event)
+
+
+@router.post("/tickets/{ticket_id}/reopen", response=with_errors({200: TicketOut}))
+def reopen(request: HttpRequest, ticket_id: Id, payload: ReopenIn) -> Any:
+    return services.reopen(
+        _find(request, ticket_id),
+        actor=actor_of(request),
+        reason=payload.reason,
+        expected_version=payload.expected_version,
+    )
