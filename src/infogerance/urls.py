@@ -9,6 +9,7 @@ urlpatterns = [
     path("accounts/", include("infogerance.accounts.urls")),
     path("audit/", include("infogerance.audit.urls")),
     path("contracts/", include("infogerance.contracts.urls")),
+    path("tickets/", include("infogerance.helpdesk.urls")),
     path("i18n/setlang/", set_language, name="set_language"),
     path("healthz", core_views.healthz, name="healthz"),
     path("api/v1/", api.urls),

@@ -1,0 +1,551 @@
+"""The SLA clocks of a ticket (GTI, GTR, resolution), computed from its immutable event log.
+
+Plain Python, no Django: give :func:`compute_clock` a :class:`ClockSpec` (one service level's
+clock rule, its per-priority targets and its compiled calendar), the ticket's events and the
+instant to judge at; it replays the log and returns a :class:`ClockResult` that explains itself
+interval by interval (:func:`explain` turns it into JSON-ready rows). The same events always
+give the same result, so a clock is recomputed rather than stored, and a deadline is derived
+from the counted time only: a pause moves it by exactly the business time it paused, nothing
+else.
+
+The rules
+---------
+**Order.** Events are applied in ``(at, seq)`` order, ``at`` compared as an instant (never by
+wall clock). Simultaneous events are therefore ordered by ``seq`` alone: the order of the list
+passed in never matters (ties on ``(at, seq)`` as well, bad data, are broken by kind, status
+and priority so that the result stays deterministic). Events after ``now`` are ignored: the
+result is the clock *as it stood at* ``now``. An empty ``status``/``priority`` (``""``, what
+the database stores) means "none".
+
+**Milestones.** ``intervention_started`` < ``restored`` < ``resolved`` < ``closed``. The ticket
+has a *milestone level*, the rank of the highest milestone reached; reaching a milestone
+implies the earlier ones (resolved without a ``restored`` event is restored at resolution).
+The level only goes up on status changes (``restored`` → ``intervention_started`` or
+``waiting_client`` does not undo the restoration: the help desk keeps working on the final
+fix). It goes down only on a **reopening**:
+
+* a ``reopened`` event: the level becomes that of the status it carries (``0`` for a
+  non-milestone or no status; a reopened event without status leaves the ticket in status
+  ``"reopened"``). The help desk reopens into ``intervention_started``, so a stopped GTI stays
+  stopped while GTR and resolution clocks resume;
+* a status event that moves a ``resolved`` or ``closed`` ticket to a status ranked below
+  ``resolved`` (a non-milestone, ``intervention_started`` or ``restored``): the level becomes
+  that status's rank.
+
+**Start.** ``start == "created"``: the ``created`` event. ``start == "assigned"``: the first
+``assigned`` event, a status event to ``assigned``, or the first milestone (someone working on
+a ticket has taken it). A milestone start: the level reaching it. The start is taken once;
+status and priority changes before it are applied (a ticket created ``waiting_client`` starts
+paused) but no time counts before it.
+
+**Stop and resume.** The clock is stopped while the level is at least its ``stop`` milestone;
+it resumes when a reopening brings the level below it, keeping its elapsed time, and
+``stopped_at`` is then the next stop (``None`` while running). A stop reached before the start
+(odd data) starts and stops the clock at the same instant: met, zero elapsed.
+
+**Pauses.** While the status is one of ``pause_statuses`` nothing counts.
+
+**Intervals.** ``intervals`` cover ``[started_at, stopped_at or now)`` without gap or overlap.
+Time outside the calendar's windows is always ``outside_service_hours`` (whatever the ticket
+was doing), so every other excluded interval is business time that the cause really cost:
+``paused:<status>``, ``stopped:<status>`` (between a stop and a reopening), and
+``before_restart``. Counted intervals have the reason ``counted``. Neighbours with the same
+reason are merged. Hence: counted time == ``elapsed`` and business time within the list ==
+``calendar.business_duration(started_at, end)``.
+
+**Priority.** Only priorities that have a target in ``targets`` take part; a change to a
+priority without target is ignored (the last applicable target is kept, and under
+``restart`` it does not restart the clock; P1 → P9 → P1 is no change at all). Priority changes
+count while the clock is started and not stopped (pauses included); a change made while the
+clock is stopped takes effect when it resumes, at the reopening; a change after the final stop
+does not reclassify the measurement. Rules:
+
+* ``keep_elapsed``: the target of the last applicable priority applies to all elapsed time;
+* ``restart``: counting starts again from zero at each change of applicable priority (earlier
+  counted time becomes ``before_restart``; ``restarted_at`` is the last such change);
+* ``strictest``: the smallest target of every applicable priority the clock had.
+
+A clock whose priorities never had a target is ``not_applicable`` (elapsed and intervals are
+still given, for the explanation page). If it later gets a targeted priority, the rule applies
+as to any change (``keep_elapsed``/``strictest`` judge all elapsed time against it,
+``restart`` counts from the change).
+
+**State.** ``not_started`` (or ``not_applicable`` if the current priority is known and has no
+target); ``not_applicable``; ``breached`` when elapsed > target (an SLA missed by one
+microsecond is missed; exactly on target is met), whether the clock is running, paused or
+stopped; else ``met`` when stopped, ``paused`` when the status is a pause status, ``running``.
+``deadline`` is given only while counting can go on (running, or breached and not paused):
+``add_business_time(now, remaining)`` if ``remaining > 0``, else the instant the target was
+reached. ``breached_at`` is that instant, found over the counted intervals, when breached.
+
+All datetimes of the result are in the calendar's time zone.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
+from types import MappingProxyType
+from typing import Any, Final
+
+from infogerance.calendars import Calendar
+
+__all__ = [
+    "CLOCK_STATES",
+    "EVENT_KINDS",
+    "MILESTONES",
+    "PRIORITY_RULES",
+    "ClockInterval",
+    "ClockResult",
+    "ClockSpec",
+    "TicketEvent",
+    "compute_clock",
+    "explain",
+    "target_duration",
+    "typical_open_day",
+]
+
+#: Ticket statuses that are milestones, in order: reaching one implies the earlier ones.
+MILESTONES: Final = ("intervention_started", "restored", "resolved", "closed")
+_RANK: Final = {name: rank for rank, name in enumerate(MILESTONES, start=1)}
+_RESOLVED: Final = _RANK["resolved"]
+EVENT_KINDS: Final = frozenset({"created", "status", "priority", "reopened", "comment", "assigned"})
+START_EVENTS: Final = ("created", "assigned", *MILESTONES)
+PRIORITY_RULES: Final = ("keep_elapsed", "restart", "strictest")
+CLOCK_STATES: Final = ("not_applicable", "not_started", "running", "paused", "met", "breached")
+
+COUNTED: Final = "counted"
+OUTSIDE: Final = "outside_service_hours"
+BEFORE_RESTART: Final = "before_restart"
+
+_ZERO = timedelta(0)
+
+
+def _utc(value: object, name: str) -> datetime:
+    if not isinstance(value, datetime):
+        raise ValueError(f"{name} must be an aware datetime, got {value!r}")
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise ValueError(f"{name} must be an aware datetime, got naive {value!r}")
+    return value.astimezone(UTC)
+
+
+# --------------------------------------------------------------------------------------------
+# Inputs
+
+
+@dataclass(frozen=True, slots=True)
+class TicketEvent:
+    """One entry of a ticket's event log (see the module docstring for what each kind does).
+
+    ``status``/``priority`` set the ticket's status/priority whatever the kind (a ``created``
+    event carries both, a ``status`` event the status, a ``priority`` event the priority);
+    ``""`` is read as ``None``.
+    """
+
+    at: datetime
+    seq: int
+    kind: str
+    status: str | None = None
+    priority: str | None = None
+
+    def __post_init__(self) -> None:
+        _utc(self.at, "event time")
+        if self.kind not in EVENT_KINDS:
+            known = ", ".join(sorted(EVENT_KINDS))
+            raise ValueError(f"unknown event kind {self.kind!r} (known: {known})")
+        if self.status == "":
+            object.__setattr__(self, "status", None)
+        if self.priority == "":
+            object.__setattr__(self, "priority", None)
+        if self.kind == "status" and self.status is None:
+            raise ValueError("a status event needs a status")
+        if self.kind == "priority" and self.priority is None:
+            raise ValueError("a priority event needs a priority")
+
+
+@dataclass(frozen=True, slots=True)
+class ClockSpec:
+    """One service level's clock: when it starts and stops, what pauses it, its targets.
+
+    ``targets`` maps a priority to its business-time target (see :func:`target_duration`
+    to convert a contract's ``Target``); a priority missing from it has no target.
+    """
+
+    level_id: str
+    metric: str
+    start: str
+    stop: str
+    pause_statuses: frozenset[str]
+    on_priority_change: str
+    targets: Mapping[str, timedelta]
+    calendar: Calendar
+
+    def __post_init__(self) -> None:
+        # Enum members (the contract format's StrEnums) are stored as their plain values.
+        object.__setattr__(self, "start", str(self.start))
+        object.__setattr__(self, "stop", str(self.stop))
+        object.__setattr__(self, "on_priority_change", str(self.on_priority_change))
+        if self.start not in START_EVENTS:
+            raise ValueError(f"unknown clock start {self.start!r} (known: {START_EVENTS})")
+        if self.stop not in _RANK:
+            raise ValueError(f"a clock stops on a milestone {MILESTONES}, not {self.stop!r}")
+        if self.start in _RANK and _RANK[self.start] >= _RANK[self.stop]:
+            raise ValueError(f"clock start {self.start!r} is not before its stop {self.stop!r}")
+        if self.on_priority_change not in PRIORITY_RULES:
+            raise ValueError(
+                f"unknown priority rule {self.on_priority_change!r} (known: {PRIORITY_RULES})"
+            )
+        if not isinstance(self.calendar, Calendar):
+            raise ValueError(f"not a compiled Calendar: {self.calendar!r} (compile_calendar)")
+        statuses = (
+            (self.pause_statuses,) if isinstance(self.pause_statuses, str) else self.pause_statuses
+        )
+        object.__setattr__(self, "pause_statuses", frozenset(str(s) for s in statuses))
+        targets = {str(p): t for p, t in dict(self.targets).items()}
+        for priority, target in targets.items():
+            if not isinstance(target, timedelta) or target < _ZERO:
+                raise ValueError(f"target of {priority} must be a timedelta >= 0: {target!r}")
+        object.__setattr__(self, "targets", MappingProxyType(targets))
+
+
+# --------------------------------------------------------------------------------------------
+# Outputs
+
+
+@dataclass(frozen=True, slots=True)
+class ClockInterval:
+    """A piece of ``[start, end)``; ``reason`` says why it counted or not."""
+
+    start: datetime
+    end: datetime
+    counted: bool
+    reason: str
+
+    @property
+    def duration(self) -> timedelta:
+        """Real time of the interval (computed in UTC: exact across DST changes)."""
+        return self.end.astimezone(UTC) - self.start.astimezone(UTC)
+
+
+@dataclass(frozen=True, kw_only=True)
+class ClockResult:
+    """A clock as it stood at ``as_of`` (see the module docstring for every field's rule)."""
+
+    level_id: str
+    metric: str
+    state: str
+    elapsed: timedelta
+    target: timedelta | None
+    remaining: timedelta | None
+    deadline: datetime | None
+    started_at: datetime | None
+    stopped_at: datetime | None
+    breached_at: datetime | None
+    intervals: list[ClockInterval] = field(default_factory=list)
+    #: The priority whose target applies (under ``strictest``, the one with the smallest).
+    priority: str | None = None
+    #: Under ``restart``, the last change of applicable priority after the start.
+    restarted_at: datetime | None = None
+    as_of: datetime | None = None
+
+
+# --------------------------------------------------------------------------------------------
+# Targets
+
+
+_REFERENCE_WEEK = (date(2026, 1, 5), date(2026, 1, 12))  # Monday to Monday, no French holiday
+_UNIT_MICROSECONDS: Final = {"minutes": 60_000_000, "hours": 3_600_000_000, "days": 86_400_000_000}
+
+
+@functools.lru_cache(maxsize=64)
+def typical_open_day(calendar: Calendar) -> timedelta:
+    """The calendar's open time on a typical open day: its business time over the reference
+    week 2026-01-05..2026-01-12 divided by the days of that week with any open time
+    (HO: 50 h / 5 = 10 h; 24x7: 168 h / 7 = 24 h). Days are local days of the calendar."""
+    total, open_days = _ZERO, 0
+    day = _REFERENCE_WEEK[0]
+    while day < _REFERENCE_WEEK[1]:
+        following = day + timedelta(days=1)
+        opened = calendar.business_duration(
+            datetime.combine(day, time(0), tzinfo=calendar.tz),
+            datetime.combine(following, time(0), tzinfo=calendar.tz),
+        )
+        total += opened
+        open_days += opened > _ZERO
+        day = following
+    if not open_days:
+        raise ValueError(f"{calendar!r} has no open time in its reference week")
+    return total / open_days
+
+
+def target_duration(value: Decimal | int, unit: str, calendar: Calendar) -> timedelta:
+    """The business time of a contract target ``Target(value, unit)`` on ``calendar``.
+
+    ``minutes``/``hours``: that much business time; ``days``: N × 24 h of business time (a
+    24x7 reading: simply N days); ``business_days``: N × :func:`typical_open_day`. Rounded to
+    the microsecond (half to even).
+    """
+    try:
+        amount = value if isinstance(value, Decimal) else Decimal(value)
+    except (InvalidOperation, TypeError, ValueError):
+        raise ValueError(f"not a target value: {value!r}") from None
+    if not amount.is_finite() or amount < 0:
+        raise ValueError(f"a target is a finite amount >= 0, not {value!r}")
+    unit = str(unit)
+    if unit == "business_days":
+        per_unit = typical_open_day(calendar) // timedelta(microseconds=1)
+    elif unit in _UNIT_MICROSECONDS:
+        per_unit = _UNIT_MICROSECONDS[unit]
+    else:
+        known = ", ".join([*_UNIT_MICROSECONDS, "business_days"])
+        raise ValueError(f"not a duration unit: {unit!r} (known: {known})")
+    microseconds = (amount * per_unit).to_integral_value(rounding=ROUND_HALF_EVEN)
+    try:
+        return timedelta(microseconds=int(microseconds))
+    except OverflowError:
+        raise ValueError(f"target too large: {value} {unit}") from None
+
+
+# --------------------------------------------------------------------------------------------
+# The clock
+
+
+def _event_key(event: TicketEvent) -> tuple[datetime, int, str, str, str]:
+    return (
+        _utc(event.at, "event time"),
+        event.seq,
+        event.kind,
+        event.status or "",
+        event.priority or "",
+    )
+
+
+def _starts(start: str, event: TicketEvent, level: int) -> bool:
+    if start == "created":
+        return event.kind == "created"
+    if start == "assigned":
+        return event.kind == "assigned" or event.status == "assigned" or level >= 1
+    return level >= _RANK[start]
+
+
+@dataclass(slots=True)
+class _Replay:
+    """The ticket and clock state while the log is replayed (all instants in UTC)."""
+
+    status: str | None = None
+    priority: str | None = None
+    level: int = 0
+    phase: str = "waiting"  # waiting | running | stopped
+    started: datetime | None = None
+    stopped: datetime | None = None
+    clock_priority: str | None = None  # last applicable priority while the clock ran
+    seen: list[str] = field(default_factory=list)  # applicable priorities, first time seen
+    restart: datetime | None = None  # last change of applicable priority
+    # (instant, phase, status) after each event from the start on
+    snapshots: list[tuple[datetime, str, str | None]] = field(default_factory=list)
+
+    def apply(self, event: TicketEvent, at: datetime, spec: ClockSpec) -> None:
+        if event.kind == "reopened":
+            self.status = event.status or "reopened"
+            self.level = _RANK.get(self.status, 0)
+        elif event.status is not None:
+            rank = _RANK.get(event.status, 0)
+            if self.level >= _RESOLVED and rank < _RESOLVED:
+                self.level = rank  # implicit reopening of a resolved or closed ticket
+            else:
+                self.level = max(self.level, rank)
+            self.status = event.status
+        if event.priority is not None:
+            self.priority = event.priority
+
+        stop = _RANK[spec.stop]
+        started_now = False
+        if self.phase == "waiting" and _starts(spec.start, event, self.level):
+            self.phase, self.started, started_now = "running", at, True
+        if self.phase == "running" and self.level >= stop:
+            self.phase, self.stopped = "stopped", at
+        elif self.phase == "stopped" and self.level < stop:
+            self.phase, self.stopped = "running", None
+
+        if (self.phase == "running" or started_now) and self.priority in spec.targets:
+            if self.priority != self.clock_priority:
+                self.clock_priority, self.restart = self.priority, at
+                if self.priority not in self.seen:
+                    self.seen.append(self.priority)
+        if self.started is not None:
+            self.snapshots.append((at, self.phase, self.status))
+
+
+def _pieces(
+    replay: _Replay, spec: ClockSpec, end: datetime
+) -> list[tuple[datetime, datetime, bool, str]]:
+    """The intervals of ``[started, end)`` (UTC), split by the calendar and merged."""
+    calendar = spec.calendar
+    restart = replay.restart if spec.on_priority_change == "restart" else None
+    pieces: list[tuple[datetime, datetime, bool, str]] = []
+
+    def add(a: datetime, b: datetime, counted: bool, reason: str) -> None:
+        if b <= a:
+            return
+        if pieces and pieces[-1][1] == a and pieces[-1][2:] == (counted, reason):
+            pieces[-1] = (pieces[-1][0], b, counted, reason)
+        else:
+            pieces.append((a, b, counted, reason))
+
+    snapshots = replay.snapshots
+    for i, (a, phase, status) in enumerate(snapshots):
+        b = min(snapshots[i + 1][0] if i + 1 < len(snapshots) else end, end)
+        if b <= a:
+            continue
+        if phase == "stopped":
+            counted, reason = False, f"stopped:{status}"
+        elif status in spec.pause_statuses:
+            counted, reason = False, f"paused:{status}"
+        elif restart is not None and a < restart:
+            counted, reason = False, BEFORE_RESTART
+        else:
+            counted, reason = True, COUNTED
+        cursor = a
+        for s, e in calendar.intervals(a, b):
+            s, e = s.astimezone(UTC), e.astimezone(UTC)
+            add(cursor, s, False, OUTSIDE)
+            add(s, e, counted, reason)
+            cursor = e
+        add(cursor, b, False, OUTSIDE)
+    return pieces
+
+
+def _reached(
+    counted: list[ClockInterval], target: timedelta, calendar: Calendar, fallback: datetime
+) -> datetime:
+    """The earliest instant at which the counted time reached ``target`` (it has)."""
+    cumulated = _ZERO
+    for interval in counted:
+        duration = interval.duration
+        if cumulated + duration >= target:
+            return calendar.add_business_time(interval.start, target - cumulated)
+        cumulated += duration
+    return fallback.astimezone(calendar.tz)  # target 0 and nothing counted yet
+
+
+def compute_clock(spec: ClockSpec, events: Iterable[TicketEvent], now: datetime) -> ClockResult:
+    """Replay ``events`` and judge ``spec``'s clock as it stands at ``now``."""
+    now_utc = _utc(now, "now")
+    tz = spec.calendar.tz
+    replay = _Replay()
+    for event in sorted(events, key=_event_key):
+        at = _utc(event.at, "event time")
+        if at > now_utc:
+            break
+        replay.apply(event, at, spec)
+
+    def local(value: datetime | None) -> datetime | None:
+        return None if value is None else value.astimezone(tz)
+
+    common: dict[str, Any] = {"level_id": spec.level_id, "metric": spec.metric, "as_of": local(now)}
+    if replay.started is None:
+        target = spec.targets.get(replay.priority) if replay.priority is not None else None
+        unknown = replay.priority is not None and target is None
+        return ClockResult(
+            state="not_applicable" if unknown else "not_started",
+            elapsed=_ZERO,
+            target=target,
+            remaining=target,
+            deadline=None,
+            started_at=None,
+            stopped_at=None,
+            breached_at=None,
+            priority=replay.priority,
+            **common,
+        )
+
+    end = replay.stopped if replay.phase == "stopped" and replay.stopped else now_utc
+    intervals = [
+        ClockInterval(a.astimezone(tz), b.astimezone(tz), counted, reason)
+        for a, b, counted, reason in _pieces(replay, spec, end)
+    ]
+    counted = [interval for interval in intervals if interval.counted]
+    elapsed = sum((interval.duration for interval in counted), _ZERO)
+    restarted = (
+        replay.restart
+        if spec.on_priority_change == "restart"
+        and replay.restart is not None
+        and replay.restart > replay.started
+        else None
+    )
+    base: dict[str, Any] = {
+        **common,
+        "elapsed": elapsed,
+        "started_at": local(replay.started),
+        "stopped_at": local(replay.stopped),
+        "intervals": intervals,
+        "restarted_at": local(restarted),
+    }
+    if not replay.seen:
+        return ClockResult(
+            state="not_applicable",
+            target=None,
+            remaining=None,
+            deadline=None,
+            breached_at=None,
+            priority=replay.priority,
+            **base,
+        )
+
+    if spec.on_priority_change == "strictest":
+        priority = min(replay.seen, key=lambda p: spec.targets[p])  # first of the smallest
+    else:
+        assert replay.clock_priority is not None  # seen is not empty
+        priority = replay.clock_priority
+    target = spec.targets[priority]
+    remaining = target - elapsed
+    reached = (
+        _reached(counted, target, spec.calendar, restarted or replay.started)
+        if elapsed >= target
+        else None
+    )
+    paused = replay.status in spec.pause_statuses
+    if elapsed > target:
+        state = "breached"
+    elif replay.phase == "stopped":
+        state = "met"
+    else:
+        state = "paused" if paused else "running"
+    deadline: datetime | None = None
+    if replay.phase == "running" and not paused:
+        deadline = spec.calendar.add_business_time(now, remaining) if remaining > _ZERO else reached
+    return ClockResult(
+        state=state,
+        target=target,
+        remaining=remaining,
+        deadline=deadline,
+        breached_at=reached if state == "breached" else None,
+        priority=priority,
+        **base,
+    )
+
+
+def explain(result: ClockResult) -> list[dict[str, Any]]:
+    """JSON-ready rows of the clock explanation page, one per interval, in order:
+    ``start``/``end`` (ISO 8601 with offset), ``counted``, ``reason``, ``duration_seconds`` and
+    ``elapsed_seconds`` (the counted time up to the end of the row)."""
+    rows: list[dict[str, Any]] = []
+    elapsed = _ZERO
+    for interval in result.intervals:
+        duration = interval.duration
+        if interval.counted:
+            elapsed += duration
+        rows.append(
+            {
+                "start": interval.start.isoformat(),
+                "end": interval.end.isoformat(),
+                "counted": interval.counted,
+                "reason": interval.reason,
+                "duration_seconds": duration.total_seconds(),
+                "elapsed_seconds": elapsed.total_seconds(),
+            }
+        )
+    return rows

@@ -1,0 +1,15 @@
+from django.urls import path
+
+from infogerance.helpdesk import views
+
+app_name = "helpdesk"
+
+urlpatterns = [
+    path("", views.ticket_list, name="tickets"),
+    path("new/", views.ticket_create, name="ticket_create"),
+    path("<id:ticket_id>/", views.ticket_detail, name="ticket"),
+    path("<id:ticket_id>/transition/", views.ticket_transition, name="ticket_transition"),
+    path("<id:ticket_id>/take/", views.ticket_take, name="ticket_take"),
+    path("<id:ticket_id>/comment/", views.ticket_comment, name="ticket_comment"),
+    path("<id:ticket_id>/reopen/", views.ticket_reopen, name="ticket_reopen"),
+]

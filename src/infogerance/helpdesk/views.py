@@ -1,0 +1,234 @@
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from infogerance.contracts.models import Contract
+from infogerance.core.forms import apply_errors
+from infogerance.helpdesk import forms, services
+from infogerance.helpdesk.models import Ticket, TicketEvent
+from infogerance.helpdesk.workflow import TRANSITIONS, Status
+from infogerance.tenancy import scope
+from infogerance.tenancy.roles import Perm
+
+PAGE = 50
+
+
+def _find(request: HttpRequest, ticket_id: int) -> Ticket:
+    user: Any = request.user
+    ticket: Ticket = scope.get_visible_or_404(
+        Ticket.objects.select_related("organization", "contract", "requester", "assignee"),
+        user,
+        pk=ticket_id,
+    )
+    if not services.visible_tickets(user).filter(pk=ticket.pk).exists():
+        raise Http404("no such ticket")
+    return ticket
+
+
+@login_required
+def ticket_list(request: HttpRequest) -> HttpResponse:
+    user: Any = request.user
+    tickets = services.visible_tickets(user).select_related("organization", "assignee")
+    filters: dict[str, Any] = {}
+    for name in ("status", "priority", "service_code"):
+        value = request.GET.get(name, "").strip()
+        if value:
+            filters[name] = value[:40]
+    organization = request.GET.get("organization", "")
+    if organization.isdigit() and len(organization) < 19:
+        filters["organization_id"] = int(organization)
+    if request.GET.get("mine"):
+        filters["assignee_id"] = user.pk
+    tickets = tickets.filter(**filters).order_by("-created_at", "-pk")[:PAGE]
+    openable = [
+        c
+        for c in scope.visible(Contract, user).select_related("organization")
+        if scope.has_perm(user, Perm.OPEN_TICKET, c.organization)
+    ]
+    return render(
+        request,
+        "helpdesk/ticket_list.html",
+        {
+            "tickets": tickets,
+            "statuses": Status.choices,
+            "filters": request.GET,
+            "can_open": bool(openable),
+        },
+    )
+
+
+def _offer(user: Any) -> tuple[list[tuple[str, str]], list[str], list[str], dict[str, Any]]:
+    """Services the person may open a ticket on, and the matrices' impacts and urgencies."""
+    services_offered: list[tuple[str, str]] = []
+    impacts: list[str] = []
+    urgencies: list[str] = []
+    contracts: dict[str, Any] = {}
+    today = timezone.localdate()
+    for contract in scope.visible(Contract, user).select_related("organization"):
+        if not scope.has_perm(user, Perm.OPEN_TICKET, contract.organization):
+            continue
+        version = contract.version_in_force(today)
+        if version is None:
+            continue
+        document = version.parsed()
+        for service in document.catalogue:
+            key = f"{contract.pk}:{service.code}"
+            services_offered.append(
+                (key, f"{contract.organization.name} — {service.name} ({contract.reference})")
+            )
+            contracts[key] = (contract, service.code)
+        if document.priority_matrix:
+            impacts += [i for i in document.priority_matrix.impacts if i not in impacts]
+            urgencies += [u for u in document.priority_matrix.urgencies if u not in urgencies]
+    return services_offered, impacts, urgencies, contracts
+
+
+@login_required
+def ticket_create(request: HttpRequest) -> HttpResponse:
+    user: Any = request.user
+    offered, impacts, urgencies, contracts = _offer(user)
+    if not offered:
+        raise Http404("no contracted service")
+    form = forms.TicketForm(
+        request.POST or None, services=offered, impacts=impacts, urgencies=urgencies
+    )
+    if request.method == "POST" and form.is_valid():
+        contract, code = contracts[form.cleaned_data["service"]]
+        try:
+            ticket = services.open_ticket(
+                actor=user,
+                client=contract.organization,
+                contract=contract,
+                service_code=code,
+                title=form.cleaned_data["title"],
+                description=form.cleaned_data["description"],
+                kind=form.cleaned_data["kind"],
+                impact=form.cleaned_data["impact"],
+                urgency=form.cleaned_data["urgency"],
+            )
+        except ValidationError as exc:
+            apply_errors(form, exc)
+        else:
+            messages.success(request, _("Ticket #%(n)d was opened.") % {"n": ticket.number})
+            return redirect("helpdesk:ticket", ticket_id=ticket.pk)
+    return render(request, "helpdesk/ticket_form.html", {"form": form})
+
+
+def _page_context(request: HttpRequest, ticket: Ticket) -> dict[str, Any]:
+    user: Any = request.user
+    works = scope.has_perm(user, Perm.WORK_TICKETS, ticket.organization)
+    events = TicketEvent.objects.filter(ticket=ticket).order_by("seq")
+    if not works:
+        events = events.filter(internal=False)
+    next_statuses = [
+        (s, Status(s).label) for s in Status.values if s in TRANSITIONS.get(ticket.status, set())
+    ]
+    return {
+        "ticket": ticket,
+        "events": events,
+        "works": works,
+        "can_comment": scope.has_perm(user, Perm.OPEN_TICKET, ticket.organization)
+        and ticket.status != Status.CLOSED,
+        "can_confirm": not works
+        and ticket.status == Status.RESTORED
+        and scope.has_perm(user, Perm.OPEN_TICKET, ticket.organization),
+        "can_reopen": ticket.status in {Status.RESTORED, Status.RESOLVED, Status.CLOSED}
+        and scope.has_perm(user, Perm.OPEN_TICKET, ticket.organization),
+        "next_statuses": next_statuses,
+        "comment_form": forms.CommentForm(),
+    }
+
+
+@login_required
+def ticket_detail(request: HttpRequest, ticket_id: int) -> HttpResponse:
+    ticket = _find(request, ticket_id)
+    return render(request, "helpdesk/ticket_detail.html", _page_context(request, ticket))
+
+
+def _version(request: HttpRequest) -> int | None:
+    raw = request.POST.get("version", "")
+    return int(raw) if raw.isdigit() and len(raw) < 10 else None
+
+
+def _after(request: HttpRequest, ticket: Ticket, action: Any) -> HttpResponse:
+    try:
+        action()
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    return redirect("helpdesk:ticket", ticket_id=ticket.pk)
+
+
+@login_required
+@require_POST
+def ticket_transition(request: HttpRequest, ticket_id: int) -> HttpResponse:
+    ticket = _find(request, ticket_id)
+    return _after(
+        request,
+        ticket,
+        lambda: services.transition(
+            ticket,
+            actor=request.user,
+            status=request.POST.get("status", ""),
+            reason=request.POST.get("reason", ""),
+            cause=request.POST.get("cause", ""),
+            expected_version=_version(request),
+        ),
+    )
+
+
+@login_required
+@require_POST
+def ticket_take(request: HttpRequest, ticket_id: int) -> HttpResponse:
+    """Assign the ticket to oneself."""
+    ticket = _find(request, ticket_id)
+    return _after(
+        request,
+        ticket,
+        lambda: services.assign(
+            ticket,
+            actor=request.user,
+            assignee=request.user,  # type: ignore[arg-type]
+            expected_version=_version(request),
+        ),
+    )
+
+
+@login_required
+@require_POST
+def ticket_comment(request: HttpRequest, ticket_id: int) -> HttpResponse:
+    ticket = _find(request, ticket_id)
+    return _after(
+        request,
+        ticket,
+        lambda: services.comment(
+            ticket,
+            actor=request.user,
+            text=request.POST.get("text", ""),
+            internal=bool(request.POST.get("internal")),
+        ),
+    )
+
+
+@login_required
+@require_POST
+def ticket_reopen(request: HttpRequest, ticket_id: int) -> HttpResponse:
+    ticket = _find(request, ticket_id)
+    return _after(
+        request,
+        ticket,
+        lambda: services.reopen(
+            ticket,
+            actor=request.user,
+            reason=request.POST.get("reason", ""),
+            expected_version=_version(request),
+        ),
+    )
