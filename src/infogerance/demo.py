@@ -78,7 +78,64 @@ def load() -> bool:
             send_invitation=False,
         )
     load_contracts(orgs, actor)
+    load_tickets(orgs)
     return True
+
+
+DEMO_TICKETS = [
+    # (requester, service, title, impact, urgency, statuses the provider moves it through)
+    (
+        "compta@martin.example",
+        "CDS",
+        "Impossible d'imprimer les factures",
+        "limite",
+        "moyenne",
+        ["intervention_started"],
+    ),
+    (
+        "dsi@martin.example",
+        "EXPL",
+        "L'ERP est très lent depuis ce matin",
+        "majeur",
+        "haute",
+        ["intervention_started", "restored"],
+    ),
+    (
+        "compta@martin.example",
+        "PARC",
+        "Nouveau poste pour une arrivée lundi",
+        "limite",
+        "basse",
+        [],
+    ),
+]
+
+
+def load_tickets(orgs: dict[str, Organization]) -> int:
+    """A few tickets on the first example contract, when it was imported."""
+    from infogerance.contracts.models import Contract
+    from infogerance.helpdesk import services as helpdesk
+
+    contract = Contract.objects.filter(organization=orgs["martin"]).first()
+    if contract is None:
+        return 0
+    engineer = User.objects.get(email="tech@nordline.example")
+    for email, code, title, impact, urgency, statuses in DEMO_TICKETS:
+        requester = User.objects.get(email=email)
+        ticket = helpdesk.open_ticket(
+            actor=requester,
+            client=orgs["martin"],
+            contract=contract,
+            service_code=code,
+            title=title,
+            impact=impact,
+            urgency=urgency,
+        )
+        if statuses:
+            ticket = helpdesk.assign(ticket, actor=engineer, assignee=engineer)
+        for status in statuses:
+            ticket = helpdesk.transition(ticket, actor=engineer, status=status)
+    return len(DEMO_TICKETS)
 
 
 # The example contracts of the repository, and the client each one belongs to.
