@@ -239,3 +239,55 @@ def reopen(request: HttpRequest, ticket_id: Id, payload: ReopenIn) -> Any:
         reason=payload.reason,
         expected_version=payload.expected_version,
     )
+
+
+class ClockOut(Schema):
+    name: str
+    level_ids: list[str]
+    metric: str
+    state: str
+    priority: str | None
+    elapsed_seconds: float
+    target_seconds: float | None
+    remaining_seconds: float | None
+    started_at: dt.datetime | None
+    stopped_at: dt.datetime | None
+    deadline: dt.datetime | None
+    breached_at: dt.datetime | None
+    intervals: list[dict[str, Any]]
+
+
+def _seconds(value: dt.timedelta | None) -> float | None:
+    return None if value is None else value.total_seconds()
+
+
+@router.get(
+    "/tickets/{ticket_id}/clocks",
+    response=with_errors({200: list[ClockOut]}),
+    summary="The ticket's SLA clocks, each with every interval counted or excluded",
+)
+def ticket_clocks(request: HttpRequest, ticket_id: Id) -> Any:
+    from infogerance.helpdesk.clocks import explain
+    from infogerance.helpdesk.sla import ticket_clocks as compute
+
+    result = []
+    for clock in compute(_find(request, ticket_id)):
+        r = clock.result
+        result.append(
+            {
+                "name": clock.name,
+                "level_ids": r.level_id.split(","),
+                "metric": r.metric,
+                "state": r.state,
+                "priority": r.priority,
+                "elapsed_seconds": r.elapsed.total_seconds(),
+                "target_seconds": _seconds(r.target),
+                "remaining_seconds": _seconds(r.remaining),
+                "started_at": r.started_at,
+                "stopped_at": r.stopped_at,
+                "deadline": r.deadline,
+                "breached_at": r.breached_at,
+                "intervals": explain(r),
+            }
+        )
+    return result

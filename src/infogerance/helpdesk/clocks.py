@@ -370,11 +370,13 @@ class _Replay:
         elif self.phase == "stopped" and self.level < stop:
             self.phase, self.stopped = "running", None
 
-        if (self.phase == "running" or started_now) and self.priority in spec.targets:
-            if self.priority != self.clock_priority:
-                self.clock_priority, self.restart = self.priority, at
-                if self.priority not in self.seen:
-                    self.seen.append(self.priority)
+        priority = self.priority
+        counting = self.phase == "running" or started_now
+        if counting and priority is not None and priority in spec.targets:
+            if priority != self.clock_priority:
+                self.clock_priority, self.restart = priority, at
+            if priority not in self.seen:
+                self.seen.append(priority)
         if self.started is not None:
             self.snapshots.append((at, self.phase, self.status))
 

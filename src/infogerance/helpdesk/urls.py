@@ -8,6 +8,7 @@ urlpatterns = [
     path("", views.ticket_list, name="tickets"),
     path("new/", views.ticket_create, name="ticket_create"),
     path("<id:ticket_id>/", views.ticket_detail, name="ticket"),
+    path("<id:ticket_id>/clocks/", views.ticket_clocks_partial, name="ticket_clocks"),
     path("<id:ticket_id>/transition/", views.ticket_transition, name="ticket_transition"),
     path("<id:ticket_id>/take/", views.ticket_take, name="ticket_take"),
     path("<id:ticket_id>/comment/", views.ticket_comment, name="ticket_comment"),

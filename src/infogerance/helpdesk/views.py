@@ -15,6 +15,7 @@ from infogerance.contracts.models import Contract
 from infogerance.core.forms import apply_errors
 from infogerance.helpdesk import forms, services
 from infogerance.helpdesk.models import Ticket, TicketEvent
+from infogerance.helpdesk.sla import ticket_clocks
 from infogerance.helpdesk.workflow import TRANSITIONS, Status
 from infogerance.tenancy import scope
 from infogerance.tenancy.roles import Perm
@@ -151,7 +152,18 @@ def _page_context(request: HttpRequest, ticket: Ticket) -> dict[str, Any]:
 @login_required
 def ticket_detail(request: HttpRequest, ticket_id: int) -> HttpResponse:
     ticket = _find(request, ticket_id)
-    return render(request, "helpdesk/ticket_detail.html", _page_context(request, ticket))
+    context = _page_context(request, ticket)
+    context["clocks"] = ticket_clocks(ticket)
+    return render(request, "helpdesk/ticket_detail.html", context)
+
+
+@login_required
+def ticket_clocks_partial(request: HttpRequest, ticket_id: int) -> HttpResponse:
+    """The live clocks (the ticket page refreshes them with HTMX), each with its explanation."""
+    ticket = _find(request, ticket_id)
+    return render(
+        request, "helpdesk/_clocks.html", {"ticket": ticket, "clocks": ticket_clocks(ticket)}
+    )
 
 
 def _version(request: HttpRequest) -> int | None:
