@@ -19,13 +19,20 @@ NOON = dt.datetime(2026, 11, 28, 12, 0, tzinfo=dt.UTC)
 
 @pytest.mark.django_db
 def test_one_occurrence_per_slot() -> None:
-    assert scheduler.tick(NOON, worker_id="a") == ["audit.verify_chain"]
-    # Same day, another scheduler (or the same one later): nothing more to do.
-    assert scheduler.tick(NOON + dt.timedelta(hours=5), worker_id="b") == []
-    assert DBTaskResult.objects.count() == 1
-    # The next day is a new slot.
-    assert scheduler.tick(NOON + dt.timedelta(days=1), worker_id="b") == ["audit.verify_chain"]
-    slots = list(ScheduledOccurrence.objects.order_by("slot").values_list("slot", "claimed_by"))
+    jobs = {"audit.verify_chain", "helpdesk.check_clocks"}
+    assert set(scheduler.tick(NOON, worker_id="a")) == jobs
+    # 30 seconds later, another scheduler (or the same one): nothing more to do.
+    assert scheduler.tick(NOON + dt.timedelta(seconds=30), worker_id="b") == []
+    assert DBTaskResult.objects.count() == 2
+    # Five hours later: a new minute for the clock check, the same day for the audit.
+    assert scheduler.tick(NOON + dt.timedelta(hours=5), worker_id="b") == ["helpdesk.check_clocks"]
+    # The next day is a new slot for both.
+    assert set(scheduler.tick(NOON + dt.timedelta(days=1), worker_id="b")) == jobs
+    slots = list(
+        ScheduledOccurrence.objects.filter(name="audit.verify_chain")
+        .order_by("slot")
+        .values_list("slot", "claimed_by")
+    )
     assert slots == [
         (dt.datetime(2026, 11, 28, tzinfo=dt.UTC), "a"),
         (dt.datetime(2026, 11, 29, tzinfo=dt.UTC), "b"),
@@ -61,9 +68,10 @@ def test_concurrent_schedulers_never_double_run() -> None:
     for t in threads:
         t.join()
     assert not errors
-    assert sorted(len(r) for r in results) == [0] * 7 + [1]
-    assert DBTaskResult.objects.count() == 1
-    assert ScheduledOccurrence.objects.count() == 1
+    # Both jobs are due; for each, exactly one of the eight schedulers claims it.
+    assert sorted(len(r) for r in results) in ([0] * 7 + [2], [0] * 6 + [1, 1])
+    assert DBTaskResult.objects.count() == 2
+    assert ScheduledOccurrence.objects.count() == 2
 
 
 @pytest.mark.django_db(transaction=True)
@@ -72,8 +80,8 @@ def test_the_worker_runs_queued_tasks(capsys: Any) -> None:
 
     scheduler.tick(NOON)
     assert main(["worker", "--batch", "--no-scheduler"]) == 0
-    task = DBTaskResult.objects.get()
-    assert task.status == "SUCCESSFUL", task.traceback
+    for task in DBTaskResult.objects.all():
+        assert task.status == "SUCCESSFUL", task.traceback
     event = AuditEvent.objects.get(action="audit.chain_verified")
     assert event.after["ok"] is True
     assert event.after["problem"] is None

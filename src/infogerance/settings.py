@@ -196,6 +196,11 @@ SERVER_EMAIL = _email.from_email
 # Background work: Django's Tasks API with the database backend (no broker).
 TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
 SCHEDULER_INTERVAL_SECONDS = config.env_int("INFOGERANCE_SCHEDULER_INTERVAL", 30, minimum=1)
+# SLA warnings: percentages of a clock's target at which people are told.
+SLA_WARNING_THRESHOLDS = [
+    config.env_int(f"INFOGERANCE_SLA_WARNING_{n}", default, minimum=1, maximum=1000)
+    for n, default in (("FIRST", 75), ("SECOND", 100))
+]
 
 # API tokens.
 API_TOKEN_DEFAULT_DAYS = config.env_int("INFOGERANCE_API_TOKEN_DAYS", 90, minimum=1)

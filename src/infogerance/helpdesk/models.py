@@ -104,3 +104,52 @@ class TicketEvent(models.Model):
 
     def delete(self, *args: Any, **kwargs: Any) -> Any:
         raise ValueError("ticket events are immutable")
+
+
+class ClockAlert(models.Model):
+    """A warning sent for one clock of one ticket at one threshold: sent once, ever.
+
+    The unique key is the compare-and-set: two workers checking the same clock race to
+    insert the same row, and only the one whose insert succeeds notifies anybody.
+    """
+
+    TENANT_ORG_FIELD: ClassVar[str] = "ticket__organization_id"
+    TENANT_PROVIDER_FIELD: ClassVar[str | None] = "ticket__organization__provider_id"
+
+    ticket = models.ForeignKey(Ticket, on_delete=models.PROTECT, related_name="alerts")
+    level_id = models.CharField(max_length=200)
+    threshold = models.PositiveSmallIntegerField()  # % of the target
+    sent_at = models.DateTimeField(auto_now_add=True)
+    recipients = models.JSONField(default=list)
+
+    objects: ClassVar[Any] = TenantQuerySet.as_manager()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["ticket", "level_id", "threshold"], name="helpdesk_alert_once"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.ticket_id} {self.level_id} {self.threshold}%"
+
+
+class Notification(models.Model):
+    """An in-app notification (also sent by e-mail)."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="notifications"
+    )
+    ticket = models.ForeignKey(
+        Ticket, on_delete=models.PROTECT, related_name="+", null=True, blank=True
+    )
+    message = models.CharField(_("message"), max_length=500)
+    created_at = models.DateTimeField(auto_now_add=True)
+    read_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return self.message

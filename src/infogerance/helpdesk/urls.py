@@ -7,6 +7,7 @@ app_name = "helpdesk"
 urlpatterns = [
     path("", views.ticket_list, name="tickets"),
     path("new/", views.ticket_create, name="ticket_create"),
+    path("notifications/", views.notifications, name="notifications"),
     path("<id:ticket_id>/", views.ticket_detail, name="ticket"),
     path("<id:ticket_id>/clocks/", views.ticket_clocks_partial, name="ticket_clocks"),
     path("<id:ticket_id>/transition/", views.ticket_transition, name="ticket_transition"),

@@ -244,3 +244,17 @@ def ticket_reopen(request: HttpRequest, ticket_id: int) -> HttpResponse:
             expected_version=_version(request),
         ),
     )
+
+
+@login_required
+def notifications(request: HttpRequest) -> HttpResponse:
+    """The person's own notifications; opening the page marks them read."""
+    from infogerance.helpdesk.models import Notification
+
+    user: Any = request.user
+    mine = Notification.objects.filter(user=user).select_related("ticket")[:100]
+    rows = list(mine)
+    Notification.objects.filter(user=user, read_at__isnull=True).update(
+        read_at=timezone.now()
+    )
+    return render(request, "helpdesk/notifications.html", {"notifications": rows})
