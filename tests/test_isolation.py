@@ -58,7 +58,21 @@ def victim_ticket_id(world: Any) -> int:
     ).pk
 
 
+def victim_attachment_id(world: Any) -> int:
+    from infogerance.helpdesk.attachments import add_attachment
+    from infogerance.helpdesk.models import Ticket
+
+    ticket = Ticket.objects.get(pk=isolation.value("ticket_id", world))
+    return add_attachment(
+        ticket,
+        actor=world.user("a_user"),
+        name=f"{MARKER}.txt",
+        content=f"secret {MARKER}".encode(),
+    ).pk
+
+
 isolation.register("contract_id", victim_contract_id)
+isolation.register("attachment_id", victim_attachment_id)
 isolation.register("ticket_id", victim_ticket_id)
 isolation.register("client_id", lambda w: w.victim.pk)
 isolation.register("number", lambda w: 1)

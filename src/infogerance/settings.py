@@ -174,11 +174,42 @@ CONTENT_SECURITY_POLICY = (
     "font-src 'self'; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; "
     "base-uri 'self'; object-src 'none'"
 )
-# Request bodies above this size are refused with 413 before any view runs.
-MAX_REQUEST_BODY_BYTES = config.env_int(
-    "INFOGERANCE_MAX_REQUEST_BODY_BYTES", 2 * 1024 * 1024, minimum=1024
+# Ticket attachments: size limit and the file types accepted (by extension).
+ATTACHMENT_MAX_BYTES = config.env_int(
+    "INFOGERANCE_ATTACHMENT_MAX_BYTES", 10 * 1024 * 1024, minimum=1024
 )
-DATA_UPLOAD_MAX_MEMORY_SIZE = MAX_REQUEST_BODY_BYTES
+ATTACHMENT_EXTENSIONS = config.env_list(
+    "INFOGERANCE_ATTACHMENT_EXTENSIONS",
+    [
+        "pdf",
+        "png",
+        "jpg",
+        "jpeg",
+        "gif",
+        "txt",
+        "log",
+        "csv",
+        "json",
+        "xml",
+        "docx",
+        "xlsx",
+        "pptx",
+        "odt",
+        "ods",
+        "odp",
+        "zip",
+        "eml",
+        "msg",
+    ],
+)
+# Request bodies above this size are refused with 413 before any view runs (an attachment
+# and its form); other bodies (forms, JSON) are held to DATA_UPLOAD_MAX_MEMORY_SIZE.
+MAX_REQUEST_BODY_BYTES = config.env_int(
+    "INFOGERANCE_MAX_REQUEST_BODY_BYTES", ATTACHMENT_MAX_BYTES + 1024 * 1024, minimum=1024
+)
+DATA_UPLOAD_MAX_MEMORY_SIZE = config.env_int(
+    "INFOGERANCE_MAX_FORM_BYTES", 2 * 1024 * 1024, minimum=1024
+)
 
 _email = config.email_config(HOME)
 EMAIL_BACKEND = _email.backend

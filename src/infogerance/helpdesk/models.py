@@ -153,3 +153,31 @@ class Notification(models.Model):
 
     def __str__(self) -> str:
         return self.message
+
+
+def attachment_path(instance: Attachment, filename: str) -> str:
+    # Files are stored under opaque names: the person's file name is kept in the row only.
+    return f"attachments/{instance.ticket.organization_id}/{instance.sha256[:2]}/{instance.sha256}"
+
+
+class Attachment(models.Model):
+    TENANT_ORG_FIELD: ClassVar[str] = "ticket__organization_id"
+    TENANT_PROVIDER_FIELD: ClassVar[str | None] = "ticket__organization__provider_id"
+
+    ticket = models.ForeignKey(Ticket, on_delete=models.PROTECT, related_name="attachments")
+    file = models.FileField(upload_to=attachment_path, max_length=300)
+    name = models.CharField(_("file name"), max_length=120)
+    size = models.PositiveBigIntegerField(_("size"))
+    sha256 = models.CharField(max_length=64)
+    content_type = models.CharField(max_length=100)
+    uploaded_by = models.CharField(max_length=254)
+    uploaded_at = models.DateTimeField(auto_now_add=True)
+    internal = models.BooleanField(_("provider only"), default=False)
+
+    objects: ClassVar[Any] = TenantQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["uploaded_at", "pk"]
+
+    def __str__(self) -> str:
+        return self.name

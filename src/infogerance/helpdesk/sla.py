@@ -14,6 +14,9 @@ from infogerance.contracts.format import TICKET_METRICS, ServiceLevel
 from infogerance.helpdesk import clocks
 from infogerance.helpdesk.models import Ticket
 
+# The events that can move a clock (attachments and the like cannot).
+CLOCK_KINDS = ("created", "status", "priority", "reopened", "comment", "assigned")
+
 
 @dataclass(frozen=True)
 class TicketClock:
@@ -50,7 +53,7 @@ def ticket_clocks(ticket: Ticket, now: dt.datetime | None = None) -> list[Ticket
         clocks.TicketEvent(
             at=e.at, seq=e.seq, kind=e.kind, status=e.status or None, priority=e.priority or None
         )
-        for e in ticket.events.order_by("seq")
+        for e in ticket.events.filter(kind__in=CLOCK_KINDS).order_by("seq")
     ]
     result = []
     for (_metric, calendar_name, *_rule), levels in groups.items():

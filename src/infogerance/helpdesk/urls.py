@@ -14,4 +14,10 @@ urlpatterns = [
     path("<id:ticket_id>/take/", views.ticket_take, name="ticket_take"),
     path("<id:ticket_id>/comment/", views.ticket_comment, name="ticket_comment"),
     path("<id:ticket_id>/reopen/", views.ticket_reopen, name="ticket_reopen"),
+    path("<id:ticket_id>/attachments/", views.ticket_attach, name="ticket_attach"),
+    path(
+        "<id:ticket_id>/attachments/<id:attachment_id>/",
+        views.attachment_download,
+        name="attachment",
+    ),
 ]

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
@@ -146,6 +147,7 @@ def _page_context(request: HttpRequest, ticket: Ticket) -> dict[str, Any]:
         and scope.has_perm(user, Perm.OPEN_TICKET, ticket.organization),
         "next_statuses": next_statuses,
         "comment_form": forms.CommentForm(),
+        "attachments": [a for a in ticket.attachments.all() if works or not a.internal],
     }
 
 
@@ -254,7 +256,58 @@ def notifications(request: HttpRequest) -> HttpResponse:
     user: Any = request.user
     mine = Notification.objects.filter(user=user).select_related("ticket")[:100]
     rows = list(mine)
-    Notification.objects.filter(user=user, read_at__isnull=True).update(
-        read_at=timezone.now()
-    )
+    Notification.objects.filter(user=user, read_at__isnull=True).update(read_at=timezone.now())
     return render(request, "helpdesk/notifications.html", {"notifications": rows})
+
+
+@login_required
+@require_POST
+def ticket_attach(request: HttpRequest, ticket_id: int) -> HttpResponse:
+    from infogerance.helpdesk.attachments import add_attachment
+
+    ticket = _find(request, ticket_id)
+    upload = request.FILES.get("file")
+    if upload is None:
+        messages.error(request, _("Choose a file."))
+        return redirect("helpdesk:ticket", ticket_id=ticket.pk)
+    if upload.size is not None and upload.size > settings.ATTACHMENT_MAX_BYTES:
+        messages.error(
+            request,
+            _("The file is too large (%(size)d bytes, at most %(max)d).")
+            % {"size": upload.size, "max": settings.ATTACHMENT_MAX_BYTES},
+        )
+        return redirect("helpdesk:ticket", ticket_id=ticket.pk)
+    return _after(
+        request,
+        ticket,
+        lambda: add_attachment(
+            ticket,
+            actor=request.user,
+            name=upload.name or "file",
+            content=upload.read(),
+            content_type=upload.content_type or "application/octet-stream",
+            internal=bool(request.POST.get("internal")),
+        ),
+    )
+
+
+@login_required
+def attachment_download(request: HttpRequest, ticket_id: int, attachment_id: int) -> Any:
+    """Served only to people who see the ticket (and its internal files, to the provider)."""
+    from django.http import FileResponse
+
+    from infogerance.helpdesk.models import Attachment
+
+    ticket = _find(request, ticket_id)
+    attachment = Attachment.objects.filter(ticket=ticket, pk=attachment_id).first()
+    works = scope.has_perm(request.user, Perm.WORK_TICKETS, ticket.organization)
+    if attachment is None or (attachment.internal and not works):
+        raise Http404("no such attachment")
+    response = FileResponse(
+        attachment.file.open("rb"),
+        as_attachment=True,
+        filename=attachment.name,
+        content_type="application/octet-stream",
+    )
+    response["X-Content-Type-Options"] = "nosniff"
+    return response
