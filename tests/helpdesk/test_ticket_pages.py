@@ -96,9 +96,9 @@ def test_lists_per_role(world: Any, contract: Any, login: Any) -> None:
         urgency="low",
     )
     listed = login(world.user("a_user")).get(reverse("helpdesk:tickets"))
-    assert [t.pk for t in listed.context["tickets"]] == [mine.pk]
+    assert [t.pk for t, _sla in listed.context["rows"]] == [mine.pk]
     listed = login(world.user("p_engineer")).get(reverse("helpdesk:tickets") + "?priority=P4")
-    assert len(listed.context["tickets"]) == 2
+    assert len(listed.context["rows"]) == 2
     page = login(world.user("a_manager")).get(
         reverse("helpdesk:ticket", kwargs={"ticket_id": mine.pk})
     )
@@ -110,3 +110,78 @@ def test_lists_per_role(world: Any, contract: Any, login: Any) -> None:
         .status_code
         == 404
     )
+
+
+def test_satisfaction_survey(world: Any, contract: Any, login: Any) -> None:
+    ticket = services.open_ticket(
+        actor=world.user("a_user"),
+        client=world.victim,
+        contract=contract,
+        service_code="HD",
+        title="x",
+        impact="low",
+        urgency="low",
+    )
+    url = reverse("helpdesk:ticket_survey", kwargs={"ticket_id": ticket.pk})
+    requester = login(world.user("a_user"))
+    requester.post(url, {"score": "5"})
+    assert not hasattr(Ticket.objects.get(pk=ticket.pk), "satisfaction")  # not resolved yet
+    services.transition(ticket, actor=world.user("p_engineer"), status="resolved")
+    page = requester.get(reverse("helpdesk:ticket", kwargs={"ticket_id": ticket.pk}))
+    assert b"survey-form" in page.content
+    requester.post(url, {"score": "9"})
+    requester.post(url, {"score": "4", "comment": "Rapide"})
+    requester.post(url, {"score": "1"})  # once only
+    answer = Ticket.objects.get(pk=ticket.pk).satisfaction
+    assert (answer.score, answer.comment) == (4, "Rapide")
+    # Only the requester answers.
+    other = Ticket.objects.get(pk=ticket.pk)
+    with pytest.raises(Exception, match="requester"):
+        services.answer_survey(other, actor=world.user("a_manager"), score=3)
+
+
+def test_bulk_assignment(world: Any, contract: Any, login: Any) -> None:
+    tickets = [
+        services.open_ticket(
+            actor=world.user("a_user"),
+            client=world.victim,
+            contract=contract,
+            service_code="HD",
+            title=f"T{i}",
+            impact="low",
+            urgency="low",
+        )
+        for i in range(3)
+    ]
+    engineer = world.user("p_engineer")
+    admin = login(world.user("p_admin"))
+    listing = admin.get(reverse("helpdesk:tickets"))
+    assert engineer in listing.context["engineers"]
+    response = admin.post(
+        reverse("helpdesk:ticket_bulk_assign"),
+        {"ticket": [tickets[0].pk, tickets[2].pk], "assignee": engineer.pk},
+    )
+    assert response.status_code == 302
+    assigned = set(Ticket.objects.filter(assignee=engineer).values_list("pk", flat=True))
+    assert assigned == {tickets[0].pk, tickets[2].pk}
+    # A client manager cannot assign (nothing changes).
+    login(world.user("a_manager")).post(
+        reverse("helpdesk:ticket_bulk_assign"), {"ticket": [tickets[1].pk], "assignee": engineer.pk}
+    )
+    assert Ticket.objects.get(pk=tickets[1].pk).assignee is None
+
+
+def test_sla_filter(world: Any, contract: Any, login: Any) -> None:
+    services.open_ticket(
+        actor=world.user("a_user"),
+        client=world.victim,
+        contract=contract,
+        service_code="HD",
+        title="P1",
+        impact="high",
+        urgency="high",
+    )
+    listing = login(world.user("p_engineer")).get(reverse("helpdesk:tickets") + "?sla=running")
+    assert [state for _t, state in listing.context["rows"]] == ["running"]
+    none = login(world.user("p_engineer")).get(reverse("helpdesk:tickets") + "?sla=breached")
+    assert none.context["rows"] == []

@@ -181,3 +181,21 @@ class Attachment(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class SatisfactionAnswer(models.Model):
+    """The requester's answer to the survey sent when a ticket is resolved (once)."""
+
+    TENANT_ORG_FIELD: ClassVar[str] = "ticket__organization_id"
+    TENANT_PROVIDER_FIELD: ClassVar[str | None] = "ticket__organization__provider_id"
+
+    ticket = models.OneToOneField(Ticket, on_delete=models.PROTECT, related_name="satisfaction")
+    score = models.PositiveSmallIntegerField(_("score"))  # 1 (very unhappy) to 5 (very happy)
+    comment = models.TextField(_("comment"), blank=True)
+    answered_by = models.CharField(max_length=254)
+    answered_at = models.DateTimeField(auto_now_add=True)
+
+    objects: ClassVar[Any] = TenantQuerySet.as_manager()
+
+    def __str__(self) -> str:
+        return f"{self.ticket_id}: {self.score}/5"

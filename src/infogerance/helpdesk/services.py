@@ -348,3 +348,35 @@ def comment(ticket: Ticket, *, actor: Any, text: str, internal: bool = False) ->
     ticket.save()
     _audit(actor, "ticket.comment", ticket, {"internal": internal, "seq": event.seq})
     return event
+
+
+@service
+def answer_survey(ticket: Ticket, *, actor: Any, score: int, comment: str = "") -> Any:
+    """The requester rates a resolved ticket from 1 to 5, once."""
+    from infogerance.helpdesk.models import SatisfactionAnswer
+
+    ticket = _locked(ticket)
+    if getattr(actor, "pk", None) != ticket.requester_id:
+        raise PermissionDenied("only the requester answers the survey")
+    if ticket.status not in {Status.RESOLVED, Status.CLOSED}:
+        raise ValidationError({"score": [_("The survey opens once the ticket is resolved.")]})
+    if not isinstance(score, int) or not 1 <= score <= 5:
+        raise ValidationError({"score": [_("Give a score from 1 to 5.")]})
+    if SatisfactionAnswer.objects.filter(ticket=ticket).exists():
+        raise ValidationError({"score": [_("This survey was already answered.")]})
+    answer = SatisfactionAnswer.objects.create(
+        ticket=ticket,
+        score=score,
+        comment=comment.strip()[:5000],
+        answered_by=actor_label(actor)[:254],
+    )
+    _audit(actor, "ticket.satisfaction", ticket, {"score": score})
+    return answer
+
+
+@service
+def bulk_assign(tickets: list[Ticket], *, actor: Any, assignee: User) -> int:
+    """Assign several tickets at once; each is checked and audited like a single one."""
+    for ticket in tickets:
+        assign(ticket, actor=actor, assignee=assignee)
+    return len(tickets)

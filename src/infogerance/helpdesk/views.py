@@ -50,22 +50,54 @@ def ticket_list(request: HttpRequest) -> HttpResponse:
         filters["organization_id"] = int(organization)
     if request.GET.get("mine"):
         filters["assignee_id"] = user.pk
-    tickets = tickets.filter(**filters).order_by("-created_at", "-pk")[:PAGE]
+    wanted_sla = request.GET.get("sla", "")
+    rows = []
+    # The SLA state is computed from each ticket's events: for a filter on it, up to
+    # SLA_SCAN tickets are examined (the list shows the first PAGE that match).
+    for ticket in tickets.filter(**filters).order_by("-created_at", "-pk")[:SLA_SCAN]:
+        state = worst_state(ticket)
+        if wanted_sla and state != wanted_sla:
+            continue
+        rows.append((ticket, state))
+        if len(rows) >= PAGE:
+            break
     openable = [
         c
         for c in scope.visible(Contract, user).select_related("organization")
         if scope.has_perm(user, Perm.OPEN_TICKET, c.organization)
     ]
+    engineers = []
+    if any(scope.has_perm(user, Perm.WORK_TICKETS, t.organization) for t, _s in rows):
+        engineers = list(
+            scope.visible_users(user)
+            .filter(is_active=True, memberships__role__in=["provider_engineer", "provider_admin"])
+            .distinct()
+        )
     return render(
         request,
         "helpdesk/ticket_list.html",
         {
-            "tickets": tickets,
+            "rows": rows,
             "statuses": Status.choices,
             "filters": request.GET,
             "can_open": bool(openable),
+            "engineers": engineers,
+            "sla_states": SLA_STATES,
         },
     )
+
+
+SLA_SCAN = 500
+# From the most to the least pressing: the state shown for a ticket is its worst clock's.
+SLA_STATES = ["breached", "running", "paused", "met", "not_started", "not_applicable"]
+
+
+def worst_state(ticket: Ticket) -> str:
+    states = [clock.result.state for clock in ticket_clocks(ticket)]
+    for state in SLA_STATES:
+        if state in states:
+            return state
+    return ""
 
 
 def _offer(user: Any) -> tuple[list[tuple[str, str]], list[str], list[str], dict[str, Any]]:
@@ -148,6 +180,9 @@ def _page_context(request: HttpRequest, ticket: Ticket) -> dict[str, Any]:
         "next_statuses": next_statuses,
         "comment_form": forms.CommentForm(),
         "attachments": [a for a in ticket.attachments.all() if works or not a.internal],
+        "can_answer_survey": ticket.status in {Status.RESOLVED, Status.CLOSED}
+        and ticket.requester_id == user.pk
+        and not hasattr(ticket, "satisfaction"),
     }
 
 
@@ -311,3 +346,42 @@ def attachment_download(request: HttpRequest, ticket_id: int, attachment_id: int
     )
     response["X-Content-Type-Options"] = "nosniff"
     return response
+
+
+@login_required
+@require_POST
+def ticket_survey(request: HttpRequest, ticket_id: int) -> HttpResponse:
+    ticket = _find(request, ticket_id)
+    raw = request.POST.get("score", "")
+    score = int(raw) if raw.isdigit() and len(raw) < 3 else 0
+
+    def answer() -> None:
+        services.answer_survey(
+            ticket, actor=request.user, score=score, comment=request.POST.get("comment", "")
+        )
+        messages.success(request, _("Thank you for your answer."))
+
+    return _after(request, ticket, answer)
+
+
+@login_required
+@require_POST
+def ticket_bulk_assign(request: HttpRequest) -> HttpResponse:
+    """Provider workspace: assign the ticked tickets to one person."""
+    user: Any = request.user
+    ids = [int(i) for i in request.POST.getlist("ticket") if i.isdigit() and len(i) < 19]
+    tickets = list(services.visible_tickets(user).filter(pk__in=ids))
+    raw = request.POST.get("assignee", "")
+    assignee = scope.get_visible_user_or_404(user, raw) if raw.isdigit() else None
+    if assignee is None or not tickets:
+        messages.error(request, _("Tick tickets and choose who takes them."))
+        return redirect("helpdesk:tickets")
+    try:
+        count = services.bulk_assign(tickets, actor=user, assignee=assignee)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    else:
+        messages.success(
+            request, _("%(n)d tickets assigned to %(name)s.") % {"n": count, "name": assignee}
+        )
+    return redirect("helpdesk:tickets")
