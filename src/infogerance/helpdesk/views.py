@@ -10,6 +10,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
 from infogerance.contracts.models import Contract
@@ -382,6 +383,10 @@ def ticket_bulk_assign(request: HttpRequest) -> HttpResponse:
         messages.error(request, " ".join(exc.messages))
     else:
         messages.success(
-            request, _("%(n)d tickets assigned to %(name)s.") % {"n": count, "name": assignee}
+            request,
+            ngettext(
+                "%(n)d ticket assigned to %(name)s.", "%(n)d tickets assigned to %(name)s.", count
+            )
+            % {"n": count, "name": assignee},
         )
     return redirect("helpdesk:tickets")
