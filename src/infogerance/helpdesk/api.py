@@ -125,6 +125,7 @@ def list_tickets(
     priority: str | None = None,
     service_code: str | None = None,
     assignee_id: Id | None = None,
+    queue: str | None = None,
     cursor: str | None = None,
     limit: Limit = 50,
 ) -> Any:
@@ -135,6 +136,7 @@ def list_tickets(
         "priority": priority,
         "service_code": service_code,
         "assignee_id": assignee_id,
+        "queue": queue,
     }
     qs = qs.filter(**{k: v for k, v in filters.items() if v is not None})
     return keyset_page(qs, cursor=cursor, limit=limit, descending=True)

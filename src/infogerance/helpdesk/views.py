@@ -42,7 +42,7 @@ def ticket_list(request: HttpRequest) -> HttpResponse:
     user: Any = request.user
     tickets = services.visible_tickets(user).select_related("organization", "assignee")
     filters: dict[str, Any] = {}
-    for name in ("status", "priority", "service_code"):
+    for name in ("status", "priority", "service_code", "queue"):
         value = request.GET.get(name, "").strip()
         if value:
             filters[name] = value[:40]
