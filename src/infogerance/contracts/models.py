@@ -11,6 +11,10 @@ from django.utils.translation import gettext_lazy as _
 
 from infogerance.core.models import TenantOwned, TenantQuerySet
 
+# Versions never change, so their parsed terms can be shared (the models are frozen).
+_PARSED: dict[tuple[int | None, str], Any] = {}
+_PARSED_MAX = 256
+
 
 class Contract(TenantOwned):
     """A contract between a provider and one of its clients (the owner organisation)."""
@@ -94,9 +98,18 @@ class ContractVersion(models.Model):
         raise ValueError("a contract version is never deleted")
 
     def parsed(self) -> Any:
-        from infogerance.contracts.format import ContractDocument
+        """The terms as the format's (frozen) models; parsed once per version and process."""
+        key = (self.pk, self.sha256)
+        document = _PARSED.get(key)
+        if document is None:
+            from infogerance.contracts.format import ContractDocument
 
-        return ContractDocument.model_validate_json(self.document)
+            document = ContractDocument.model_validate_json(self.document)
+            if self.pk is not None:
+                if len(_PARSED) >= _PARSED_MAX:
+                    _PARSED.pop(next(iter(_PARSED)))
+                _PARSED[key] = document
+        return document
 
     @property
     def terms(self) -> dict[str, Any]:
