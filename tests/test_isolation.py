@@ -13,6 +13,7 @@ from infogerance.audit.models import AuditEvent
 from infogerance.core.testing import isolation
 from infogerance.tenancy.models import Membership
 from tests.conftest import MARKER
+from tests.knowledge.walker import victim_article_id
 
 
 def victim_token_id(world: Any) -> int:
@@ -72,6 +73,7 @@ def victim_attachment_id(world: Any) -> int:
 
 
 isolation.register("contract_id", victim_contract_id)
+isolation.register("article_id", victim_article_id)
 isolation.register("attachment_id", victim_attachment_id)
 isolation.register("ticket_id", victim_ticket_id)
 isolation.register("client_id", lambda w: w.victim.pk)

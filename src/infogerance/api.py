@@ -26,6 +26,7 @@ from infogerance.contracts.api import router as contracts_router
 from infogerance.contracts.loader import ContractFileError
 from infogerance.core.api import error_fields
 from infogerance.helpdesk.api import router as helpdesk_router
+from infogerance.knowledge.api import router as knowledge_router
 from infogerance.tenancy.api import router as tenancy_router
 
 api = NinjaAPI(
@@ -45,6 +46,7 @@ api.add_router("", tenancy_router)
 api.add_router("", audit_router)
 api.add_router("", contracts_router)
 api.add_router("", helpdesk_router)
+api.add_router("", knowledge_router)
 
 
 def _json(request: HttpRequest, status: int, detail: str, errors: Any = None) -> HttpResponse:

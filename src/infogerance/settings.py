@@ -50,6 +50,7 @@ INSTALLED_APPS = [
     "infogerance.accounts",
     "infogerance.contracts",
     "infogerance.helpdesk",
+    "infogerance.knowledge",
 ]
 
 MIDDLEWARE = [

@@ -10,6 +10,7 @@ urlpatterns = [
     path("audit/", include("infogerance.audit.urls")),
     path("contracts/", include("infogerance.contracts.urls")),
     path("tickets/", include("infogerance.helpdesk.urls")),
+    path("knowledge/", include("infogerance.knowledge.urls")),
     path("i18n/setlang/", set_language, name="set_language"),
     path("healthz", core_views.healthz, name="healthz"),
     path("api/v1/", api.urls),
