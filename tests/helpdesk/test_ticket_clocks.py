@@ -88,3 +88,10 @@ def test_the_page_shows_live_clocks(world: Any, login: Any) -> None:
     assert partial.status_code == 200
     assert b'data-state="running"' in partial.content
     assert b"How it was counted" in partial.content
+    assert b"<html" in partial.content  # opened directly: the clock explanation page
+    refresh = client.get(
+        reverse("helpdesk:ticket_clocks", kwargs={"ticket_id": ticket.pk}),
+        headers={"Accept-Language": "en", "HX-Request": "true"},
+    )
+    assert b"<html" not in refresh.content  # HTMX refresh: the fragment only
+    assert b'data-state="running"' in refresh.content

@@ -1,7 +1,7 @@
 """SLA warnings: when a running clock reaches a threshold of its target (75 % and 100 % by
-default), the assignee, the provider's engineers of the queue and the client's IT managers
-are told, in the application and by e-mail; each warning exactly once, whatever the number
-of workers (a unique row claims it)."""
+default), the assignee, the queue and the client's IT managers are told, in the application
+and by e-mail; each warning exactly once, whatever the number of workers (a unique row
+claims it)."""
 
 from __future__ import annotations
 
@@ -27,17 +27,17 @@ OPEN_STATUSES = [s for s in Status.values if s not in {Status.RESOLVED, Status.C
 
 
 def recipients(ticket: Ticket) -> list[User]:
-    """Assignee (else the provider's engineers and admins), and the client's IT managers."""
+    """The assignee, the queue (the provider's engineers and administrators: queues have no
+    members of their own yet) and the client's IT managers."""
     people: dict[int, User] = {}
     if ticket.assignee is not None and ticket.assignee.is_active:
         people[ticket.assignee.pk] = ticket.assignee
-    else:
-        staff = Membership.objects.filter(
-            organization_id=ticket.organization.provider_root_id,
-            role__in=[Role.PROVIDER_ENGINEER, Role.PROVIDER_ADMIN],
-            user__is_active=True,
-        ).select_related("user")
-        people.update({m.user.pk: m.user for m in staff})
+    staff = Membership.objects.filter(
+        organization_id=ticket.organization.provider_root_id,
+        role__in=[Role.PROVIDER_ENGINEER, Role.PROVIDER_ADMIN],
+        user__is_active=True,
+    ).select_related("user")
+    people.update({m.user.pk: m.user for m in staff})
     managers = Membership.objects.filter(
         organization_id=ticket.organization_id, role=Role.CLIENT_MANAGER, user__is_active=True
     ).select_related("user")

@@ -199,9 +199,11 @@ def ticket_detail(request: HttpRequest, ticket_id: int) -> HttpResponse:
 def ticket_clocks_partial(request: HttpRequest, ticket_id: int) -> HttpResponse:
     """The live clocks (the ticket page refreshes them with HTMX), each with its explanation."""
     ticket = _find(request, ticket_id)
-    return render(
-        request, "helpdesk/_clocks.html", {"ticket": ticket, "clocks": ticket_clocks(ticket)}
-    )
+    context = {"ticket": ticket, "clocks": ticket_clocks(ticket)}
+    if request.headers.get("HX-Request") and not request.headers.get("HX-History-Restore-Request"):
+        return render(request, "helpdesk/_clocks.html", context)
+    # Opened directly, it is the clock explanation page.
+    return render(request, "helpdesk/clocks_page.html", context)
 
 
 def _version(request: HttpRequest) -> int | None:
