@@ -89,3 +89,34 @@ def test_internal_files_stay_with_the_provider(world: Any, ticket: Any, login: A
         reverse("helpdesk:ticket", kwargs={"ticket_id": ticket.pk})
     )
     assert b"diag.log" not in page.content
+
+
+def test_attachments_and_survey_through_the_api(world: Any, ticket: Any, api_token: Any) -> None:
+    from django.test import Client
+
+    user = Client(headers={"Authorization": f"Bearer {api_token(world.user('a_user'))}"})
+    url = f"/api/v1/tickets/{ticket.pk}/attachments"
+    missing = user.post(url)
+    assert missing.status_code == 400
+    assert "file" in missing.json()["errors"]
+    created = user.post(url, {"file": SimpleUploadedFile("log.txt", b"journal")})
+    assert created.status_code == 201, created.content
+    body = created.json()
+    assert (body["name"], body["size"]) == ("log.txt", 7)
+    assert [a["id"] for a in user.get(url).json()] == [body["id"]]
+    download = user.get(f"{url}/{body['id']}")
+    assert b"".join(download.streaming_content) == b"journal"
+    outsider = Client(headers={"Authorization": f"Bearer {api_token(world.user('b_manager'))}"})
+    assert outsider.get(f"{url}/{body['id']}").status_code == 404
+    assert outsider.post(url, {"file": SimpleUploadedFile("x.txt", b"x")}).status_code == 404
+    services.transition(ticket, actor=world.user("p_engineer"), status="resolved")
+    survey = user.post(
+        f"/api/v1/tickets/{ticket.pk}/survey", data={"score": 5}, content_type="application/json"
+    )
+    assert survey.status_code == 201
+    assert survey.json()["score"] == 5
+    again = user.post(
+        f"/api/v1/tickets/{ticket.pk}/survey", data={"score": 4}, content_type="application/json"
+    )
+    assert again.status_code == 400
+    assert user.get("/api/v1/notifications").json()["items"] == []

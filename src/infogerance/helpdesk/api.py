@@ -3,8 +3,9 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+from django.conf import settings
 from django.http import HttpRequest
-from ninja import Router, Schema, Status
+from ninja import File, Router, Schema, Status, UploadedFile
 from pydantic import Field
 
 from infogerance.contracts.models import Contract
@@ -293,3 +294,140 @@ def ticket_clocks(request: HttpRequest, ticket_id: Id) -> Any:
             }
         )
     return result
+
+
+class AttachmentOut(Schema):
+    id: int
+    name: str
+    size: int
+    sha256: str
+    content_type: str
+    uploaded_by: str
+    uploaded_at: dt.datetime
+    internal: bool
+
+
+# The file is optional in the schema so that the ticket lookup answers first (a stranger gets
+# 404, not a validation error that would confirm nothing but reach the handler later).
+OPTIONAL_FILE = File(None)
+
+
+def _attachments(request: HttpRequest, ticket: Ticket) -> Any:
+    from infogerance.helpdesk.models import Attachment
+
+    qs = Attachment.objects.filter(ticket=ticket)
+    if not scope.has_perm(actor_of(request), Perm.WORK_TICKETS, ticket.organization):
+        qs = qs.filter(internal=False)
+    return qs
+
+
+@router.get("/tickets/{ticket_id}/attachments", response=with_errors({200: list[AttachmentOut]}))
+def list_attachments(request: HttpRequest, ticket_id: Id) -> Any:
+    return list(_attachments(request, _find(request, ticket_id)))
+
+
+@router.post(
+    "/tickets/{ticket_id}/attachments",
+    response=with_errors({201: AttachmentOut}),
+    summary="Attach a file (multipart/form-data, field 'file')",
+)
+def upload_attachment(
+    request: HttpRequest,
+    ticket_id: Id,
+    internal: bool = False,
+    file: UploadedFile | None = OPTIONAL_FILE,
+) -> Any:
+    from django.core.exceptions import ValidationError
+
+    from infogerance.helpdesk.attachments import add_attachment
+
+    ticket = _find(request, ticket_id)  # the lookup first: a stranger learns nothing
+    if file is None:
+        raise ValidationError({"file": ["Send the file as multipart/form-data, field 'file'."]})
+    if file.size is not None and file.size > settings.ATTACHMENT_MAX_BYTES:
+        raise ValidationError(
+            {
+                "file": [
+                    f"The file is too large ({file.size} bytes, at most "
+                    f"{settings.ATTACHMENT_MAX_BYTES})."
+                ]
+            }
+        )
+    attachment = add_attachment(
+        ticket,
+        actor=actor_of(request),
+        name=file.name or "file",
+        content=file.read(),
+        content_type=file.content_type or "application/octet-stream",
+        internal=internal,
+    )
+    return Status(201, attachment)
+
+
+@router.get(
+    "/tickets/{ticket_id}/attachments/{attachment_id}",
+    response=with_errors({200: str}),
+    summary="Download an attachment",
+)
+def download_attachment(request: HttpRequest, ticket_id: Id, attachment_id: Id) -> Any:
+    from django.http import FileResponse, Http404
+
+    attachment = _attachments(request, _find(request, ticket_id)).filter(pk=attachment_id).first()
+    if attachment is None:
+        raise Http404("no such attachment")
+    response = FileResponse(
+        attachment.file.open("rb"),
+        as_attachment=True,
+        filename=attachment.name,
+        content_type="application/octet-stream",
+    )
+    response["X-Content-Type-Options"] = "nosniff"
+    return response
+
+
+class SurveyIn(StrictSchema):
+    score: int = Field(ge=1, le=5)
+    comment: str = Field("", max_length=5000)
+
+
+class SurveyOut(Schema):
+    score: int
+    comment: str
+    answered_at: dt.datetime
+
+
+@router.post(
+    "/tickets/{ticket_id}/survey",
+    response=with_errors({201: SurveyOut}),
+    summary="Answer the satisfaction survey (the requester, once resolved)",
+)
+def answer_survey(request: HttpRequest, ticket_id: Id, payload: SurveyIn) -> Any:
+    answer = services.answer_survey(
+        _find(request, ticket_id),
+        actor=actor_of(request),
+        score=payload.score,
+        comment=payload.comment,
+    )
+    return Status(201, answer)
+
+
+class NotificationOut(Schema):
+    id: int
+    ticket_id: int | None
+    message: str
+    created_at: dt.datetime
+    read_at: dt.datetime | None
+
+
+@router.get(
+    "/notifications", response=with_errors({200: Page[NotificationOut]}), summary="My notifications"
+)
+def my_notifications(
+    request: HttpRequest, unread: bool = False, cursor: str | None = None, limit: Limit = 50
+) -> Any:
+    from infogerance.helpdesk.models import Notification
+
+    qs = Notification.objects.filter(user=actor_of(request))
+    if unread:
+        qs = qs.filter(read_at__isnull=True)
+    return keyset_page(qs, cursor=cursor, limit=limit, descending=True)
