@@ -95,3 +95,31 @@ def test_the_page_shows_live_clocks(world: Any, login: Any) -> None:
     )
     assert b"<html" not in refresh.content  # HTMX refresh: the fragment only
     assert b'data-state="running"' in refresh.content
+
+
+def test_batch_clocks_match_and_cost_two_queries(
+    world: Any, django_assert_num_queries: Any
+) -> None:
+    from infogerance.helpdesk.models import Ticket
+    from infogerance.helpdesk.sla import clocks_for
+
+    contract = import_contract(
+        actor=world.user("p_admin"), client=world.victim, text=MINIMAL
+    ).contract
+    for i in range(5):
+        services.open_ticket(
+            actor=world.user("a_user"),
+            client=world.victim,
+            contract=contract,
+            service_code="HD" if i % 2 else "INFRA",
+            title=f"T{i}",
+            impact="high",
+            urgency="high",
+        )
+    tickets = list(Ticket.objects.all())
+    now = dt.datetime(2026, 12, 1, tzinfo=PARIS)
+    with django_assert_num_queries(2):  # every ticket's events, then the contract versions
+        batch = clocks_for(tickets, now)
+    for ticket in tickets:
+        one = ticket_clocks(ticket, now)
+        assert [(c.name, c.result) for c in batch[ticket.pk]] == [(c.name, c.result) for c in one]

@@ -4,6 +4,8 @@ and the one calendar engine."""
 from __future__ import annotations
 
 import datetime as dt
+from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -11,8 +13,9 @@ from django.utils import timezone
 
 from infogerance.contracts.calendars import calendar_for
 from infogerance.contracts.format import TICKET_METRICS, ServiceLevel
+from infogerance.contracts.models import ContractVersion
 from infogerance.helpdesk import clocks
-from infogerance.helpdesk.models import Ticket
+from infogerance.helpdesk.models import Ticket, TicketEvent
 
 # The events that can move a clock (attachments and the like cannot).
 CLOCK_KINDS = ("created", "status", "priority", "reopened", "comment", "assigned")
@@ -40,21 +43,65 @@ def _group_key(level: ServiceLevel) -> tuple[Any, ...]:
 
 
 def ticket_clocks(ticket: Ticket, now: dt.datetime | None = None) -> list[TicketClock]:
+    return clocks_for([ticket], now)[ticket.pk]
+
+
+def clocks_for(
+    tickets: Sequence[Ticket], now: dt.datetime | None = None
+) -> dict[int, list[TicketClock]]:
+    """The clocks of several tickets: one query for all their events, one for the contract
+    versions, and each contract's clock specifications built once."""
     now = now or timezone.now()
-    version = ticket.contract.version_at(ticket.created_at) or ticket.contract.latest
-    if version is None:
-        return []
+    ids = [t.pk for t in tickets]
+    events: dict[int, list[clocks.TicketEvent]] = defaultdict(list)
+    rows = (
+        TicketEvent.objects.filter(ticket_id__in=ids, kind__in=CLOCK_KINDS)
+        .order_by("ticket_id", "seq")
+        .values_list("ticket_id", "at", "seq", "kind", "status", "priority")
+    )
+    for ticket_id, at, seq, kind, status, priority in rows:
+        events[ticket_id].append(
+            clocks.TicketEvent(
+                at=at, seq=seq, kind=kind, status=status or None, priority=priority or None
+            )
+        )
+    versions: dict[int, list[ContractVersion]] = defaultdict(list)
+    for row in ContractVersion.objects.filter(
+        contract_id__in={t.contract_id for t in tickets}
+    ).order_by("contract_id", "effective_from", "number"):
+        versions[row.contract_id].append(row)
+    specs: dict[tuple[int, str], list[tuple[str, clocks.ClockSpec]]] = {}
+    result: dict[int, list[TicketClock]] = {}
+    for ticket in tickets:
+        version = _in_force(versions[ticket.contract_id], timezone.localdate(ticket.created_at))
+        if version is None:
+            result[ticket.pk] = []
+            continue
+        key = (version.pk, ticket.service_code)
+        if key not in specs:
+            specs[key] = _specs(version, ticket.service_code)
+        result[ticket.pk] = [
+            TicketClock(name, clocks.compute_clock(spec, events[ticket.pk], now))
+            for name, spec in specs[key]
+        ]
+    return result
+
+
+def _in_force(versions: list[ContractVersion], day: dt.date) -> ContractVersion | None:
+    """The latest version effective on ``day`` (versions sorted by date), else the first."""
+    chosen: ContractVersion | None = None
+    for version in versions:
+        if version.effective_from <= day:
+            chosen = version
+    return chosen or (versions[-1] if versions else None)
+
+
+def _specs(version: ContractVersion, service_code: str) -> list[tuple[str, clocks.ClockSpec]]:
     document = version.parsed()
     groups: dict[tuple[Any, ...], list[ServiceLevel]] = {}
     for level in document.service_levels:
-        if level.metric in TICKET_METRICS and ticket.service_code in level.services:
+        if level.metric in TICKET_METRICS and service_code in level.services:
             groups.setdefault(_group_key(level), []).append(level)
-    events = [
-        clocks.TicketEvent(
-            at=e.at, seq=e.seq, kind=e.kind, status=e.status or None, priority=e.priority or None
-        )
-        for e in ticket.events.filter(kind__in=CLOCK_KINDS).order_by("seq")
-    ]
     result = []
     for (_metric, calendar_name, *_rule), levels in groups.items():
         rule = levels[0].clock
@@ -79,8 +126,7 @@ def ticket_clocks(ticket: Ticket, now: dt.datetime | None = None) -> list[Ticket
             targets=targets,
             calendar=calendar,
         )
-        name = " / ".join(level.name or level.id for level in levels)
-        result.append(TicketClock(name, clocks.compute_clock(spec, events, now)))
+        result.append((" / ".join(level.name or level.id for level in levels), spec))
     return result
 
 

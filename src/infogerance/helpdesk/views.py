@@ -17,7 +17,7 @@ from infogerance.contracts.models import Contract
 from infogerance.core.forms import apply_errors
 from infogerance.helpdesk import forms, services
 from infogerance.helpdesk.models import Ticket, TicketEvent
-from infogerance.helpdesk.sla import ticket_clocks
+from infogerance.helpdesk.sla import clocks_for, ticket_clocks
 from infogerance.helpdesk.workflow import TRANSITIONS, Status
 from infogerance.tenancy import scope
 from infogerance.tenancy.roles import Perm
@@ -55,12 +55,16 @@ def ticket_list(request: HttpRequest) -> HttpResponse:
     rows = []
     # The SLA state is computed from each ticket's events: for a filter on it, up to
     # SLA_SCAN tickets are examined (the list shows the first PAGE that match).
-    for ticket in tickets.filter(**filters).order_by("-created_at", "-pk")[:SLA_SCAN]:
-        state = worst_state(ticket)
-        if wanted_sla and state != wanted_sla:
-            continue
-        rows.append((ticket, state))
+    candidates = list(tickets.filter(**filters).order_by("-created_at", "-pk")[:SLA_SCAN])
+    for start in range(0, len(candidates), PAGE):
+        chunk = candidates[start : start + PAGE]
+        states = worst_states(chunk)
+        for ticket in chunk:
+            if wanted_sla and states[ticket.pk] != wanted_sla:
+                continue
+            rows.append((ticket, states[ticket.pk]))
         if len(rows) >= PAGE:
+            rows = rows[:PAGE]
             break
     openable = [
         c
@@ -93,12 +97,13 @@ SLA_SCAN = 500
 SLA_STATES = ["breached", "running", "paused", "met", "not_started", "not_applicable"]
 
 
-def worst_state(ticket: Ticket) -> str:
-    states = [clock.result.state for clock in ticket_clocks(ticket)]
-    for state in SLA_STATES:
-        if state in states:
-            return state
-    return ""
+def worst_states(tickets: list[Ticket]) -> dict[int, str]:
+    """The state of each ticket's most pressing clock (computed for the batch at once)."""
+    result = {}
+    for ticket_id, ticket_clocks_ in clocks_for(tickets).items():
+        states = {clock.result.state for clock in ticket_clocks_}
+        result[ticket_id] = next((s for s in SLA_STATES if s in states), "")
+    return result
 
 
 def _offer(user: Any) -> tuple[list[tuple[str, str]], list[str], list[str], dict[str, Any]]:
