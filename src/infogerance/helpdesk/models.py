@@ -65,6 +65,10 @@ class Ticket(TenantOwned):
         ]
         indexes = [
             models.Index(fields=["organization", "status", "-created_at"], name="helpdesk_list"),
+            models.Index(
+                fields=["organization", "priority", "-created_at"], name="helpdesk_list_priority"
+            ),
+            models.Index(fields=["status", "-created_at"], name="helpdesk_list_status"),
             models.Index(fields=["assignee", "status"], name="helpdesk_assignee"),
         ]
 
