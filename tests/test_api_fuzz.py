@@ -37,9 +37,12 @@ def token(world: Any, api_token: Any) -> str:
 
 @pytest.mark.django_db
 @schema.parametrize()
+# Derandomised: the same examples on every run, so that a failure is reproducible and the
+# suite's outcome does not depend on chance (run with more examples by hand to explore).
 @settings(
     max_examples=25,
     deadline=None,
+    derandomize=True,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
 def test_api_conforms_to_its_schema(case: Any, token: str) -> None:

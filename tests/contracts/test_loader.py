@@ -224,3 +224,10 @@ def test_overlapping_windows_are_reported_with_field_errors() -> None:
         '        end: "19:00"\n      - days: [mon]\n        start: "18:00"\n        end: "20:00"\n',
     ).replace("notice_months: 6", "notice_months: six")
     assert [w for w, _l, _m in problems(text)] == ["term.notice_months", "calendars.HO-ext"]
+
+
+def test_pause_statuses_are_the_help_desks() -> None:
+    text = edit("pause_statuses: [waiting_client]", "pause_statuses: [attente_client]")
+    ((where, _line, message),) = problems(text)
+    assert where == "service_levels.0.clock.pause_statuses.0"
+    assert message.startswith("'attente_client' is not one of: 'waiting_client'")

@@ -335,10 +335,19 @@ class ClockEvent(StrEnum):
     CLOSED = "closed"
 
 
+class PauseStatus(StrEnum):
+    """The help desk's waiting statuses a clock rule may pause on."""
+
+    WAITING_CLIENT = "waiting_client"
+    ACCESS_REFUSED = "access_refused"
+    THIRD_PARTY = "third_party"
+
+
 class ClockRule(Model):
     start: ClockEvent = Field(ClockEvent.CREATED, description="ticket event that starts it")
     stop: ClockEvent = Field(description="ticket event that stops it")
-    pause_statuses: list[Code] = []
+    # A closed list: a typo would otherwise make a pause silently never pause.
+    pause_statuses: list[PauseStatus] = []
     on_priority_change: PriorityChange = PriorityChange.KEEP_ELAPSED
 
 

@@ -121,7 +121,7 @@ def _specs(version: ContractVersion, service_code: str) -> list[tuple[str, clock
             metric=levels[0].metric.value,
             start=rule.start.value,
             stop=rule.stop.value,
-            pause_statuses=frozenset(rule.pause_statuses),
+            pause_statuses=frozenset(p.value for p in rule.pause_statuses),
             on_priority_change=rule.on_priority_change.value,
             targets=targets,
             calendar=calendar,
