@@ -1,9 +1,4 @@
-"""Fixtures of the knowledge base tests.
-
-Until ``infogerance.knowledge`` is in INSTALLED_APPS, only ``test_wiring.py`` is collected, and
-it skips with the reason: the other modules import the app's models, which Django refuses
-for an app that is not installed.
-"""
+"""Fixtures of the knowledge base tests."""
 
 from __future__ import annotations
 
@@ -11,16 +6,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from django.conf import settings
-
-INSTALLED = "infogerance.knowledge" in settings.INSTALLED_APPS
-
-if not INSTALLED:
-    collect_ignore = [
-        path.name
-        for path in Path(__file__).parent.glob("test_*.py")
-        if path.name != "test_wiring.py"
-    ]
 
 MINIMAL = (Path(__file__).resolve().parents[1] / "contracts" / "minimal.yaml").read_text(
     encoding="utf-8"
