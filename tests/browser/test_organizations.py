@@ -29,9 +29,6 @@ def test_admin_adds_a_client_seen_by_no_other_client(page, live_server, tenants,
     def on_console(message: Any) -> None:
         if message.type != "error":
             return
-        # Known application gap, reported: no favicon, so every first visit logs a 404.
-        if message.location.get("url", "").endswith("/favicon.ico"):
-            return
         console_errors.append(f"{message.text} ({message.location.get('url')})")
 
     page.on("console", on_console)
