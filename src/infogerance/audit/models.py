@@ -16,7 +16,7 @@ from typing import Any, ClassVar
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from infogerance.core.models import Scope, TenantQuerySet
+from infogerance.core.models import Immutable, Scope, TenantQuerySet
 
 GENESIS_HASH = "0" * 64
 
@@ -25,7 +25,10 @@ class AuditEventQuerySet(TenantQuerySet["AuditEvent"]):
     pass
 
 
-class AuditEvent(models.Model):
+class AuditEvent(Immutable):
+    EDIT_REFUSED: ClassVar[str] = "audit events are append-only"
+    DELETE_REFUSED: ClassVar[str] = "audit events are append-only"
+
     TENANT_ORG_FIELD: ClassVar[str] = "organization_id"
     TENANT_PROVIDER_FIELD: ClassVar[str | None] = "provider_id"
 
@@ -62,14 +65,6 @@ class AuditEvent(models.Model):
 
     def __str__(self) -> str:
         return f"#{self.seq} {self.action} {self.target_repr}"
-
-    def save(self, *args: Any, **kwargs: Any) -> None:
-        if not self._state.adding:
-            raise ValueError("audit events are append-only")
-        super().save(*args, **kwargs)
-
-    def delete(self, *args: Any, **kwargs: Any) -> Any:
-        raise ValueError("audit events are append-only")
 
     def canonical(self) -> dict[str, Any]:
         """The content covered by the hash (everything but the hash itself)."""

@@ -9,7 +9,7 @@ from typing import Any, ClassVar
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from infogerance.core.models import TenantOwned, TenantQuerySet
+from infogerance.core.models import Immutable, TenantOwned, TenantQuerySet
 
 # Versions never change, so their parsed terms can be shared (the models are frozen).
 _PARSED: dict[tuple[int | None, str], Any] = {}
@@ -58,7 +58,10 @@ class Contract(TenantOwned):
         return self.versions.order_by("-number").first()
 
 
-class ContractVersion(models.Model):
+class ContractVersion(Immutable):
+    EDIT_REFUSED: ClassVar[str] = "a contract version is never edited: import an amendment"
+    DELETE_REFUSED: ClassVar[str] = "a contract version is never deleted"
+
     TENANT_ORG_FIELD: ClassVar[str] = "contract__organization_id"
     TENANT_PROVIDER_FIELD: ClassVar[str | None] = "contract__organization__provider_id"
 
@@ -88,14 +91,6 @@ class ContractVersion(models.Model):
 
     def __str__(self) -> str:
         return f"{self.contract.reference} v{self.number}"
-
-    def save(self, *args: Any, **kwargs: Any) -> None:
-        if not self._state.adding:
-            raise ValueError("a contract version is never edited: import an amendment")
-        super().save(*args, **kwargs)
-
-    def delete(self, *args: Any, **kwargs: Any) -> Any:
-        raise ValueError("a contract version is never deleted")
 
     def parsed(self) -> Any:
         """The terms as the format's (frozen) models; parsed once per version and process."""

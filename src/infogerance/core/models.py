@@ -109,3 +109,23 @@ class ScheduledOccurrence(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name}@{self.slot.isoformat()}"
+
+
+class Immutable(models.Model):
+    """A row written once: the record of something that happened (an audit event, a ticket
+    event, a contract or article version). Changing or deleting one through the ORM raises;
+    what changed is recorded as a new row."""
+
+    EDIT_REFUSED: ClassVar[str] = "this record is immutable"
+    DELETE_REFUSED: ClassVar[str] = "this record is never deleted"
+
+    class Meta:
+        abstract = True
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if not self._state.adding:
+            raise ValueError(self.EDIT_REFUSED)
+        super().save(*args, **kwargs)
+
+    def delete(self, *args: Any, **kwargs: Any) -> Any:
+        raise ValueError(self.DELETE_REFUSED)

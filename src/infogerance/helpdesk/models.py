@@ -13,7 +13,7 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from infogerance.core.models import TenantOwned, TenantQuerySet
+from infogerance.core.models import Immutable, TenantOwned, TenantQuerySet
 from infogerance.helpdesk.workflow import Cause, Channel, Kind, Status
 
 
@@ -76,7 +76,10 @@ class Ticket(TenantOwned):
         return f"#{self.number} {self.title}"
 
 
-class TicketEvent(models.Model):
+class TicketEvent(Immutable):
+    EDIT_REFUSED: ClassVar[str] = "ticket events are immutable: record a new event"
+    DELETE_REFUSED: ClassVar[str] = "ticket events are immutable"
+
     TENANT_ORG_FIELD: ClassVar[str] = "ticket__organization_id"
     TENANT_PROVIDER_FIELD: ClassVar[str | None] = "ticket__organization__provider_id"
 
@@ -100,14 +103,6 @@ class TicketEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.ticket_id}#{self.seq} {self.kind}"
-
-    def save(self, *args: Any, **kwargs: Any) -> None:
-        if not self._state.adding:
-            raise ValueError("ticket events are immutable: record a new event")
-        super().save(*args, **kwargs)
-
-    def delete(self, *args: Any, **kwargs: Any) -> Any:
-        raise ValueError("ticket events are immutable")
 
 
 class ClockAlert(models.Model):

@@ -19,7 +19,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
-from infogerance.core.models import Scope, TenantOwned, TenantQuerySet, TimeStamped
+from infogerance.core.models import Immutable, Scope, TenantOwned, TenantQuerySet, TimeStamped
 from infogerance.tenancy.models import Organization
 
 
@@ -109,7 +109,10 @@ class ArticleVersionQuerySet(TenantQuerySet["ArticleVersion"]):
         raise ValueError("article versions are never deleted")
 
 
-class ArticleVersion(models.Model):
+class ArticleVersion(Immutable):
+    EDIT_REFUSED: ClassVar[str] = "article versions are immutable: revise the article"
+    DELETE_REFUSED: ClassVar[str] = "article versions are never deleted"
+
     TENANT_ORG_FIELD: ClassVar[str] = "article__organization_id"
     TENANT_PROVIDER_FIELD: ClassVar[str | None] = "article__organization__provider_id"
 
@@ -136,11 +139,3 @@ class ArticleVersion(models.Model):
 
     def __str__(self) -> str:
         return f"{self.title} v{self.number}"
-
-    def save(self, *args: Any, **kwargs: Any) -> None:
-        if not self._state.adding:
-            raise ValueError("article versions are immutable: revise the article")
-        super().save(*args, **kwargs)
-
-    def delete(self, *args: Any, **kwargs: Any) -> Any:
-        raise ValueError("article versions are never deleted")
