@@ -27,6 +27,7 @@ from infogerance.helpdesk.clocks import (
     ClockResult,
     ClockSpec,
     TicketEvent,
+    TicketLog,
     compute_clock,
     explain,
     target_duration,
@@ -786,3 +787,18 @@ def test_intervals_are_clock_intervals() -> None:
         spec(h24, {"P1": H}), Log().created(T0, "P1").events, paris(2026, 3, 10, 9, 5)
     )
     assert result.intervals == [ClockInterval(T0, paris(2026, 3, 10, 9, 5), True, "counted")]
+
+
+@PROPERTY_SETTINGS
+@given(scenarios())
+def test_the_batch_path_gives_the_same_clock_without_intervals(
+    scenario: tuple[ClockSpec, list[TicketEvent], datetime],
+) -> None:
+    # Batch recomputations skip the explanation and work from a log shared by the clocks of
+    # a ticket, built from database rows ("" for none): every other field must be the same.
+    clock, events, now = scenario
+    explained = compute_clock(clock, events, now)
+    rows = [(e.at, e.seq, e.kind, e.status or "", e.priority or "") for e in reversed(events)]
+    fast = compute_clock(clock, TicketLog.from_rows(rows), now, explain=False)
+    assert fast.intervals == []
+    assert replace(explained, intervals=[]) == fast

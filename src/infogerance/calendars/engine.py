@@ -580,6 +580,17 @@ class Calendar:
             int(bounds[j - 1]) * _MILLION + target - int(cum[j - 1]) * _MILLION
         )
 
+    def business_micros(self, start: int, end: int) -> int:
+        """:meth:`business_duration` on epoch microseconds, in exact integers: the batch
+        path of the clocks, which keep instants as integers between events."""
+        if end < start:
+            raise CalendarError(f"end {end} is before start {start} (epoch microseconds)")
+        ka, before_a = self._business_before(start)
+        kb, before_b = self._business_before(end)
+        if ka == kb:
+            return before_b - before_a
+        return sum(self._total(k) for k in range(ka, kb)) * _MILLION + before_b - before_a
+
     def intervals(self, start: datetime, end: datetime) -> list[tuple[datetime, datetime]]:
         """The maximal business intervals inside ``[start, end)``, clipped, in order.
 

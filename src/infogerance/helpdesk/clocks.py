@@ -84,6 +84,7 @@ All datetimes of the result are in the calendar's time zone.
 from __future__ import annotations
 
 import functools
+from bisect import bisect_right
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
@@ -102,6 +103,7 @@ __all__ = [
     "ClockResult",
     "ClockSpec",
     "TicketEvent",
+    "TicketLog",
     "compute_clock",
     "explain",
     "target_duration",
@@ -312,84 +314,181 @@ def target_duration(value: Decimal | int, unit: str, calendar: Calendar) -> time
 # --------------------------------------------------------------------------------------------
 # The clock
 
-
-def _event_key(event: TicketEvent) -> tuple[datetime, int, str, str, str]:
-    return (
-        _utc(event.at, "event time"),
-        event.seq,
-        event.kind,
-        event.status or "",
-        event.priority or "",
-    )
+_EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
+_US: Final = timedelta(microseconds=1)
+_WAITING, _RUNNING, _STOPPED = 0, 1, 2
+_PHASES: Final = ("waiting", "running", "stopped")
 
 
-def _starts(start: str, event: TicketEvent, level: int) -> bool:
-    if start == "created":
-        return event.kind == "created"
-    if start == "assigned":
-        return event.kind == "assigned" or event.status == "assigned" or level >= 1
-    return level >= _RANK[start]
+def _micros(at: datetime) -> int:
+    """Epoch microseconds of an aware datetime (exact; aware subtraction goes through UTC)."""
+    return (at - _EPOCH) // _US
+
+
+def _instant(us: int) -> datetime:
+    return _EPOCH + timedelta(microseconds=us)
+
+
+@dataclass(frozen=True, slots=True)
+class TicketLog:
+    """A ticket's events in ``(at, seq)`` order and the ticket's state after each one.
+
+    The state (status, milestone level, priority) does not depend on the clock, so it is
+    replayed once per ticket and shared by all its clocks (:func:`compute_clock` accepts a
+    log or plain events). Build it with :meth:`of` from :class:`TicketEvent` objects, or with
+    :meth:`from_rows` from trusted rows (the database's), which skips per-event validation.
+    """
+
+    ats: tuple[datetime, ...]
+    times: tuple[int, ...]  # epoch microseconds
+    kinds: tuple[str, ...]
+    assigns: tuple[bool, ...]  # the event assigns the ticket (assigned kind or status)
+    statuses: tuple[str | None, ...]  # after the event
+    levels: tuple[int, ...]  # after the event
+    priorities: tuple[str | None, ...]  # after the event
+
+    @classmethod
+    def of(cls, events: Iterable[TicketEvent]) -> TicketLog:
+        return cls.from_rows((e.at, e.seq, e.kind, e.status, e.priority) for e in events)
+
+    @classmethod
+    def from_rows(
+        cls, rows: Iterable[tuple[datetime, int, str, str | None, str | None]]
+    ) -> TicketLog:
+        """Rows ``(at, seq, kind, status, priority)`` in any order; ``""`` means none."""
+        keyed = sorted(
+            (_micros(at), seq, kind, status or "", priority or "", at)
+            for at, seq, kind, status, priority in rows
+        )
+        status: str | None = None
+        priority: str | None = None
+        level = 0
+        statuses, levels, priorities = [], [], []
+        for _us, _seq, kind, new_status, new_priority, _at in keyed:
+            if kind == "reopened":
+                status = new_status or "reopened"
+                level = _RANK.get(status, 0)
+            elif new_status:
+                rank = _RANK.get(new_status, 0)
+                if level >= _RESOLVED and rank < _RESOLVED:
+                    level = rank  # implicit reopening of a resolved or closed ticket
+                elif rank > level:
+                    level = rank
+                status = new_status
+            if new_priority:
+                priority = new_priority
+            statuses.append(status)
+            levels.append(level)
+            priorities.append(priority)
+        return cls(
+            ats=tuple(row[5] for row in keyed),
+            times=tuple(row[0] for row in keyed),
+            kinds=tuple(row[2] for row in keyed),
+            assigns=tuple(row[2] == "assigned" or row[3] == "assigned" for row in keyed),
+            statuses=tuple(statuses),
+            levels=tuple(levels),
+            priorities=tuple(priorities),
+        )
 
 
 @dataclass(slots=True)
-class _Replay:
-    """The ticket and clock state while the log is replayed (all instants in UTC)."""
+class _Run:
+    """One clock replayed over a log up to ``now`` (instants in epoch microseconds)."""
 
-    status: str | None = None
-    priority: str | None = None
-    level: int = 0
-    phase: str = "waiting"  # waiting | running | stopped
-    started: datetime | None = None
-    stopped: datetime | None = None
+    first: int | None = None  # index of the starting event
+    last: int = 0  # number of events up to now
+    phase: int = _WAITING
+    stopped: int | None = None  # index of the event that stopped it (while stopped)
     clock_priority: str | None = None  # last applicable priority while the clock ran
     seen: list[str] = field(default_factory=list)  # applicable priorities, first time seen
-    restart: datetime | None = None  # last change of applicable priority
-    # (instant, phase, status) after each event from the start on
-    snapshots: list[tuple[datetime, str, str | None]] = field(default_factory=list)
+    restart: int | None = None  # instant of the last change of applicable priority
+    phases: list[int] = field(default_factory=list)  # phase after each event from the start
 
-    def apply(self, event: TicketEvent, at: datetime, spec: ClockSpec) -> None:
-        if event.kind == "reopened":
-            self.status = event.status or "reopened"
-            self.level = _RANK.get(self.status, 0)
-        elif event.status is not None:
-            rank = _RANK.get(event.status, 0)
-            if self.level >= _RESOLVED and rank < _RESOLVED:
-                self.level = rank  # implicit reopening of a resolved or closed ticket
-            else:
-                self.level = max(self.level, rank)
-            self.status = event.status
-        if event.priority is not None:
-            self.priority = event.priority
 
-        stop = _RANK[spec.stop]
+def _replay(spec: ClockSpec, log: TicketLog, now: int) -> _Run:
+    run = _Run(last=bisect_right(log.times, now))
+    stop = _RANK[spec.stop]
+    start = spec.start
+    start_rank = _RANK.get(start, 0)
+    targets = spec.targets
+    levels, priorities, phases = log.levels, log.priorities, run.phases
+    phase = _WAITING
+    for i in range(run.last):
+        level = levels[i]
         started_now = False
-        if self.phase == "waiting" and _starts(spec.start, event, self.level):
-            self.phase, self.started, started_now = "running", at, True
-        if self.phase == "running" and self.level >= stop:
-            self.phase, self.stopped = "stopped", at
-        elif self.phase == "stopped" and self.level < stop:
-            self.phase, self.stopped = "running", None
+        if phase == _WAITING:
+            if start == "created":
+                started_now = log.kinds[i] == "created"
+            elif start == "assigned":
+                started_now = log.assigns[i] or level >= 1
+            else:
+                started_now = level >= start_rank
+            if started_now:
+                phase, run.first = _RUNNING, i
+        if phase == _RUNNING and level >= stop:
+            phase, run.stopped = _STOPPED, i
+        elif phase == _STOPPED and level < stop:
+            phase, run.stopped = _RUNNING, None
+        if phase == _RUNNING or started_now:
+            priority = priorities[i]
+            if priority is not None and priority in targets:
+                if priority != run.clock_priority:
+                    run.clock_priority, run.restart = priority, log.times[i]
+                if priority not in run.seen:
+                    run.seen.append(priority)
+        if run.first is not None:
+            phases.append(phase)
+    run.phase = phase
+    return run
 
-        priority = self.priority
-        counting = self.phase == "running" or started_now
-        if counting and priority is not None and priority in spec.targets:
-            if priority != self.clock_priority:
-                self.clock_priority, self.restart = priority, at
-            if priority not in self.seen:
-                self.seen.append(priority)
-        if self.started is not None:
-            self.snapshots.append((at, self.phase, self.status))
+
+def _segments(
+    spec: ClockSpec, log: TicketLog, run: _Run, end: int
+) -> list[tuple[int, int, bool, str]]:
+    """``[started, end)`` cut at each event: ``(a, b, counted, reason)`` ignoring the
+    calendar (the reason is the ticket's; :func:`_explained` adds the calendar's)."""
+    assert run.first is not None
+    restart = run.restart if spec.on_priority_change == "restart" else None
+    times, statuses, pauses = log.times, log.statuses, spec.pause_statuses
+    last = run.last
+    result: list[tuple[int, int, bool, str]] = []
+    for offset, phase in enumerate(run.phases):
+        i = run.first + offset
+        a = times[i]
+        b = times[i + 1] if i + 1 < last else end
+        if b > end:
+            b = end
+        if b <= a:
+            continue
+        status = statuses[i]
+        if phase == _STOPPED:
+            result.append((a, b, False, f"stopped:{status}"))
+        elif status in pauses:
+            result.append((a, b, False, f"paused:{status}"))
+        elif restart is not None and a < restart:
+            result.append((a, b, False, BEFORE_RESTART))
+        else:
+            result.append((a, b, True, COUNTED))
+    return result
 
 
-def _pieces(
-    replay: _Replay, spec: ClockSpec, end: datetime
-) -> list[tuple[datetime, datetime, bool, str]]:
-    """The intervals of ``[started, end)`` (UTC), split by the calendar and merged."""
-    calendar = spec.calendar
-    restart = replay.restart if spec.on_priority_change == "restart" else None
-    pieces: list[tuple[datetime, datetime, bool, str]] = []
+def _counted_runs(segments: list[tuple[int, int, bool, str]]) -> list[tuple[int, int]]:
+    runs: list[tuple[int, int]] = []
+    for a, b, counted, _reason in segments:
+        if counted:
+            if runs and runs[-1][1] == a:
+                runs[-1] = (runs[-1][0], b)
+            else:
+                runs.append((a, b))
+    return runs
 
-    def add(a: datetime, b: datetime, counted: bool, reason: str) -> None:
+
+def _explained(spec: ClockSpec, segments: list[tuple[int, int, bool, str]]) -> list[ClockInterval]:
+    """The segments split by the calendar's windows, neighbours with one reason merged."""
+    calendar, tz = spec.calendar, spec.calendar.tz
+    pieces: list[tuple[int, int, bool, str]] = []
+
+    def add(a: int, b: int, counted: bool, reason: str) -> None:
         if b <= a:
             return
         if pieces and pieces[-1][1] == a and pieces[-1][2:] == (counted, reason):
@@ -397,61 +496,59 @@ def _pieces(
         else:
             pieces.append((a, b, counted, reason))
 
-    snapshots = replay.snapshots
-    for i, (a, phase, status) in enumerate(snapshots):
-        b = min(snapshots[i + 1][0] if i + 1 < len(snapshots) else end, end)
-        if b <= a:
-            continue
-        if phase == "stopped":
-            counted, reason = False, f"stopped:{status}"
-        elif status in spec.pause_statuses:
-            counted, reason = False, f"paused:{status}"
-        elif restart is not None and a < restart:
-            counted, reason = False, BEFORE_RESTART
-        else:
-            counted, reason = True, COUNTED
+    for a, b, counted, reason in segments:
         cursor = a
-        for s, e in calendar.intervals(a, b):
-            s, e = s.astimezone(UTC), e.astimezone(UTC)
-            add(cursor, s, False, OUTSIDE)
-            add(s, e, counted, reason)
-            cursor = e
+        for s, e in calendar.intervals(_instant(a), _instant(b)):
+            s_us, e_us = _micros(s), _micros(e)
+            add(cursor, s_us, False, OUTSIDE)
+            add(s_us, e_us, counted, reason)
+            cursor = e_us
         add(cursor, b, False, OUTSIDE)
-    return pieces
+    return [
+        ClockInterval(_instant(a).astimezone(tz), _instant(b).astimezone(tz), counted, reason)
+        for a, b, counted, reason in pieces
+    ]
 
 
 def _reached(
-    counted: list[ClockInterval], target: timedelta, calendar: Calendar, fallback: datetime
+    runs: list[tuple[int, int]], target: int, calendar: Calendar, fallback: int
 ) -> datetime:
-    """The earliest instant at which the counted time reached ``target`` (it has)."""
-    cumulated = _ZERO
-    for interval in counted:
-        duration = interval.duration
-        if cumulated + duration >= target:
-            return calendar.add_business_time(interval.start, target - cumulated)
-        cumulated += duration
-    return fallback.astimezone(calendar.tz)  # target 0 and nothing counted yet
+    """The earliest instant at which the counted time (runs, epoch µs) reached ``target`` µs."""
+    cumulated = 0
+    for a, b in runs:
+        counted = calendar.business_micros(a, b)
+        if cumulated + counted >= target:
+            return calendar.add_business_time(_instant(a), (target - cumulated) * _US)
+        cumulated += counted
+    return _instant(fallback).astimezone(calendar.tz)  # target 0 and nothing counted yet
 
 
-def compute_clock(spec: ClockSpec, events: Iterable[TicketEvent], now: datetime) -> ClockResult:
-    """Replay ``events`` and judge ``spec``'s clock as it stands at ``now``."""
-    now_utc = _utc(now, "now")
-    tz = spec.calendar.tz
-    replay = _Replay()
-    for event in sorted(events, key=_event_key):
-        at = _utc(event.at, "event time")
-        if at > now_utc:
-            break
-        replay.apply(event, at, spec)
+def compute_clock(
+    spec: ClockSpec,
+    events: Iterable[TicketEvent] | TicketLog,
+    now: datetime,
+    *,
+    explain: bool = True,
+) -> ClockResult:
+    """Replay ``events`` (or a :class:`TicketLog`) and judge ``spec``'s clock at ``now``.
 
-    def local(value: datetime | None) -> datetime | None:
-        return None if value is None else value.astimezone(tz)
-
-    common: dict[str, Any] = {"level_id": spec.level_id, "metric": spec.metric, "as_of": local(now)}
-    if replay.started is None:
-        target = spec.targets.get(replay.priority) if replay.priority is not None else None
-        unknown = replay.priority is not None and target is None
+    ``explain=False`` leaves ``intervals`` empty: every other field is the same, computed
+    from the counted time alone (what batch recomputations and reports need).
+    """
+    now_us = _micros(_utc(now, "now"))
+    log = events if isinstance(events, TicketLog) else TicketLog.of(events)
+    calendar = spec.calendar
+    tz = calendar.tz
+    run = _replay(spec, log, now_us)
+    as_of = now.astimezone(tz)
+    if run.first is None:
+        priority = log.priorities[run.last - 1] if run.last else None
+        target = spec.targets.get(priority) if priority is not None else None
+        unknown = priority is not None and target is None
         return ClockResult(
+            level_id=spec.level_id,
+            metric=spec.metric,
+            as_of=as_of,
             state="not_applicable" if unknown else "not_started",
             elapsed=_ZERO,
             target=target,
@@ -460,65 +557,68 @@ def compute_clock(spec: ClockSpec, events: Iterable[TicketEvent], now: datetime)
             started_at=None,
             stopped_at=None,
             breached_at=None,
-            priority=replay.priority,
-            **common,
+            priority=priority,
         )
 
-    end = replay.stopped if replay.phase == "stopped" and replay.stopped else now_utc
-    intervals = [
-        ClockInterval(a.astimezone(tz), b.astimezone(tz), counted, reason)
-        for a, b, counted, reason in _pieces(replay, spec, end)
-    ]
-    counted = [interval for interval in intervals if interval.counted]
-    elapsed = sum((interval.duration for interval in counted), _ZERO)
+    started = log.times[run.first]
+    stopped = run.stopped if run.phase == _STOPPED else None
+    end = log.times[stopped] if stopped is not None else now_us
+    segments = _segments(spec, log, run, end)
+    runs = _counted_runs(segments)
+    elapsed_us = 0
+    for a, b in runs:
+        elapsed_us += calendar.business_micros(a, b)
+    elapsed = elapsed_us * _US
     restarted = (
-        replay.restart
+        run.restart
         if spec.on_priority_change == "restart"
-        and replay.restart is not None
-        and replay.restart > replay.started
+        and run.restart is not None
+        and run.restart > started
         else None
     )
+    status = log.statuses[run.last - 1]
+    current_priority = log.priorities[run.last - 1]
     base: dict[str, Any] = {
-        **common,
+        "level_id": spec.level_id,
+        "metric": spec.metric,
+        "as_of": as_of,
         "elapsed": elapsed,
-        "started_at": local(replay.started),
-        "stopped_at": local(replay.stopped),
-        "intervals": intervals,
-        "restarted_at": local(restarted),
+        "started_at": log.ats[run.first].astimezone(tz),
+        "stopped_at": None if stopped is None else log.ats[stopped].astimezone(tz),
+        "intervals": _explained(spec, segments) if explain else [],
+        "restarted_at": None if restarted is None else _instant(restarted).astimezone(tz),
     }
-    if not replay.seen:
+    if not run.seen:
         return ClockResult(
             state="not_applicable",
             target=None,
             remaining=None,
             deadline=None,
             breached_at=None,
-            priority=replay.priority,
+            priority=current_priority,
             **base,
         )
 
     if spec.on_priority_change == "strictest":
-        priority = min(replay.seen, key=lambda p: spec.targets[p])  # first of the smallest
+        priority = min(run.seen, key=lambda p: spec.targets[p])  # first of the smallest
     else:
-        assert replay.clock_priority is not None  # seen is not empty
-        priority = replay.clock_priority
+        assert run.clock_priority is not None  # seen is not empty
+        priority = run.clock_priority
     target = spec.targets[priority]
     remaining = target - elapsed
     reached = (
-        _reached(counted, target, spec.calendar, restarted or replay.started)
-        if elapsed >= target
-        else None
+        _reached(runs, target // _US, calendar, restarted or started) if elapsed >= target else None
     )
-    paused = replay.status in spec.pause_statuses
+    paused = status in spec.pause_statuses
     if elapsed > target:
         state = "breached"
-    elif replay.phase == "stopped":
+    elif run.phase == _STOPPED:
         state = "met"
     else:
         state = "paused" if paused else "running"
     deadline: datetime | None = None
-    if replay.phase == "running" and not paused:
-        deadline = spec.calendar.add_business_time(now, remaining) if remaining > _ZERO else reached
+    if run.phase == _RUNNING and not paused:
+        deadline = calendar.add_business_time(now, remaining) if remaining > _ZERO else reached
     return ClockResult(
         state=state,
         target=target,

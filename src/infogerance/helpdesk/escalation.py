@@ -6,7 +6,9 @@ claims it)."""
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import logging
+from collections.abc import Iterator
 from typing import Any
 
 from django.conf import settings
@@ -16,7 +18,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from infogerance.helpdesk.models import ClockAlert, Notification, Ticket
-from infogerance.helpdesk.sla import ticket_clocks
+from infogerance.helpdesk.sla import TicketClock, clocks_for
 from infogerance.helpdesk.workflow import Status
 from infogerance.tenancy.models import Membership, User
 from infogerance.tenancy.roles import Role
@@ -83,8 +85,8 @@ def check_clocks(now: dt.datetime | None = None) -> int:
     tickets = Ticket.objects.filter(status__in=OPEN_STATUSES).select_related(
         "organization", "contract", "assignee"
     )
-    for ticket in tickets.iterator(chunk_size=500):
-        for clock in ticket_clocks(ticket, now):
+    for chunk in _chunks(tickets.iterator(chunk_size=500), 500):
+        for ticket, clock in _clocks(chunk, now):
             result = clock.result
             if result.target is None or result.state not in {"running", "breached", "paused"}:
                 continue
@@ -100,6 +102,18 @@ def check_clocks(now: dt.datetime | None = None) -> int:
                 sent += 1
                 _notify(ticket, people, clock.name, threshold, result.deadline)
     return sent
+
+
+def _chunks(items: Iterator[Ticket], size: int) -> Iterator[list[Ticket]]:
+    while chunk := list(itertools.islice(items, size)):
+        yield chunk
+
+
+def _clocks(tickets: list[Ticket], now: dt.datetime) -> Iterator[tuple[Ticket, TicketClock]]:
+    computed = clocks_for(tickets, now)
+    for ticket in tickets:
+        for clock in computed[ticket.pk]:
+            yield ticket, clock
 
 
 def _notify(
