@@ -26,7 +26,8 @@ def availability(
     overrun: int = 0,
     services: tuple[str, ...] = ("HOST",),
 ) -> LevelResult:
-    """A rate level without items (availability, target 99.9 %)."""
+    """An availability level (target 99.9 %): its items are the outages, each with its
+    downtime and no overrun of its own (the overrun is the level's, beyond the allowance)."""
     return LevelResult(
         level_id=level_id,
         name=level_id,
@@ -41,6 +42,7 @@ def availability(
         met=met,
         sample=0 if met is None else 1,
         within=1 if met else 0,
+        items=(Item("O-1", D(overrun + 2592), False),) if met is False else (),
         overrun=D(overrun),
     )
 

@@ -7,16 +7,14 @@ import datetime as dt
 from collections import defaultdict
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any
 
 from django.db.models import QuerySet
 from django.utils import timezone
 
-from infogerance.contracts.calendars import calendar_for
-from infogerance.contracts.format import TICKET_METRICS, ServiceLevel
 from infogerance.contracts.models import ContractVersion
 from infogerance.core.db import value_rows
 from infogerance.helpdesk import clocks
+from infogerance.helpdesk.clockspecs import clock_groups
 from infogerance.helpdesk.models import Ticket, TicketEvent
 
 # The events that can move a clock (attachments and the like cannot).
@@ -27,21 +25,6 @@ CLOCK_KINDS = ("created", "status", "priority", "reopened", "comment", "assigned
 class TicketClock:
     name: str  # the service levels behind this clock, for people
     result: clocks.ClockResult
-
-
-def _group_key(level: ServiceLevel) -> tuple[Any, ...]:
-    # One clock per metric, calendar and clock rule: the per-priority service levels of the
-    # same commitment (GTI P2, P3, P4 in HO) share one clock with a target per priority.
-    rule = level.clock
-    assert rule is not None  # the format requires a clock rule for ticket metrics
-    return (
-        level.metric.value,
-        level.calendar,
-        rule.start,
-        rule.stop,
-        tuple(rule.pause_statuses),
-        rule.on_priority_change,
-    )
 
 
 def ticket_clocks(
@@ -154,39 +137,4 @@ def _in_force(versions: list[ContractVersion], day: dt.date) -> ContractVersion 
 
 
 def _specs(version: ContractVersion, service_code: str) -> list[tuple[str, clocks.ClockSpec]]:
-    document = version.parsed()
-    groups: dict[tuple[Any, ...], list[ServiceLevel]] = {}
-    for level in document.service_levels:
-        if level.metric in TICKET_METRICS and service_code in level.services:
-            groups.setdefault(_group_key(level), []).append(level)
-    result = []
-    for (_metric, calendar_name, *_rule), levels in groups.items():
-        rule = levels[0].clock
-        assert rule is not None
-        calendar = calendar_for(document, calendar_name)
-        targets: dict[str, dt.timedelta] = {}
-        for level in levels:
-            duration = clocks.target_duration(level.target.value, level.target.unit.value, calendar)
-            if level.priority is None:
-                # One target for every priority that has no level of its own.
-                for priority in _priorities(document):
-                    targets.setdefault(priority, duration)
-            else:
-                targets[level.priority] = duration
-        spec = clocks.ClockSpec(
-            level_id=",".join(level.id for level in levels),
-            metric=levels[0].metric.value,
-            start=rule.start.value,
-            stop=rule.stop.value,
-            pause_statuses=frozenset(p.value for p in rule.pause_statuses),
-            on_priority_change=rule.on_priority_change.value,
-            targets=targets,
-            calendar=calendar,
-        )
-        result.append((" / ".join(level.name or level.id for level in levels), spec))
-    return result
-
-
-def _priorities(document: Any) -> list[str]:
-    matrix = document.priority_matrix
-    return sorted(matrix.priorities) if matrix else ["P1", "P2", "P3", "P4"]
+    return [(group.name, group.spec) for group in clock_groups(version.parsed(), service_code)]

@@ -61,6 +61,7 @@ __all__ = [
     "on_time_delivery",
     "patch_latency",
     "quote_delay",
+    "rate_result",
     "restore_test",
     "rpo",
     "rto_test",
@@ -260,7 +261,9 @@ def _result(
     )
 
 
-def _rate(level: ServiceLevel, items: list[Item], threshold: Decimal, **extra: Any) -> LevelResult:
+def rate_result(
+    level: ServiceLevel, items: list[Item], threshold: Decimal, **extra: Any
+) -> LevelResult:
     """A level judged by the share of its items that met: ``value`` in percent."""
     sample, within = len(items), sum(i.met for i in items)
     if not sample:
@@ -280,7 +283,7 @@ def _durations(level: ServiceLevel, items: list[Item], **extra: Any) -> LevelRes
     """A duration level: with ``compliance``, the % of items within target against it;
     without, the worst item's seconds, met iff every item is within target."""
     if level.compliance is not None:
-        return _rate(level, items, level.compliance, **extra)
+        return rate_result(level, items, level.compliance, **extra)
     sample, within = len(items), sum(i.met for i in items)
     if not sample:
         return _result(level, value=None, met=None, sample=0, within=0, **extra)
@@ -487,7 +490,7 @@ def backup_success(
             excluded.append(Exclusion(run.id, "invalid:status"))
             continue
         items.append(Item(run.id, None, run.status == "success", note=run.status))
-    return _rate(level, items, level.target.value, excluded=excluded)
+    return rate_result(level, items, level.target.value, excluded=excluded)
 
 
 def rpo(
@@ -558,7 +561,7 @@ def restore_test(
         )
         if a <= _instant(t.at, "at") < b
     ]
-    return _rate(level, items, level.target.value)
+    return rate_result(level, items, level.target.value)
 
 
 def rto_test(
@@ -635,7 +638,7 @@ def satisfaction(
         items.append(Item(answer.ticket, Decimal(answer.score), met))
         scores.append(answer.score)
     if not by_score:
-        return _rate(level, items, target, excluded=excluded)
+        return rate_result(level, items, target, excluded=excluded)
     if not items:
         return _result(level, value=None, met=None, sample=0, within=0, excluded=excluded)
     n, total = len(scores), sum(scores)
@@ -696,7 +699,7 @@ def _delay_level(
     items = [r[2] for r in rows if isinstance(r[2], Item)]
     excluded = [r[2] for r in rows if isinstance(r[2], Exclusion)]
     threshold = level.compliance if level.compliance is not None else Decimal(100)
-    return _rate(level, items, threshold, excluded=excluded, target_us=target)
+    return rate_result(level, items, threshold, excluded=excluded, target_us=target)
 
 
 def quote_delay(
@@ -786,7 +789,7 @@ def on_time_delivery(
     rows.sort(key=lambda r: (r[0], r[1]))
     items = [r[2] for r in rows if isinstance(r[2], Item)]
     excluded = [r[2] for r in rows if isinstance(r[2], Exclusion)]
-    return _rate(level, items, level.target.value, excluded=excluded)
+    return rate_result(level, items, level.target.value, excluded=excluded)
 
 
 # --------------------------------------------------------------------------------------------

@@ -15,12 +15,13 @@ Rules (the specification of this module):
   :class:`ValueError` naming the rule and the level), and the rule gives one line per level.
   A level without data (``met is None``) gives a line of 0 with the note ``no data``.
 * ``fixed_per_breach``: ``amount × breaches`` when the level is missed (``met is False``),
-  ``breaches`` being :attr:`LevelResult.breaches` (items out of target, or 1 for a missed level
-  without items). A met level costs nothing, even with some items out of target.
-* ``per_started_hour``: ``amount × started hours``, only when the level is missed. For a level
-  with items, the sum over the items out of target of ``ceil(item.overrun / 3600 s)`` (each
-  item rounded up on its own); for a level without items (availability),
-  ``ceil(result.overrun / 3600 s)``.
+  ``breaches`` being :attr:`LevelResult.breaches` (each item out of target for a duration
+  target, one for the period for a percentage or score target). A met level costs nothing,
+  even with some items out of target.
+* ``per_started_hour``: ``amount × started hours``, only when the level is missed. For a
+  duration target, the sum over the items out of target of ``ceil(item.overrun / 3600 s)``
+  (each item rounded up on its own); for a percentage target (availability),
+  ``ceil(result.overrun / 3600 s)``: the downtime beyond what the target allows.
 * ``tiered_fee_pct``: only for a level whose value is a percentage (unit ``percent``, or a
   compliance threshold, whose value is the % of items within target), otherwise
   :class:`ValueError`. The tier applied is the most severe one whose ``below`` is strictly
@@ -221,7 +222,7 @@ def _per_started_hour(rule: PenaltyRule, result: LevelResult, fee: Decimal, cur:
     amount = _base(rule.amount, rule, "amount")
     if result.met is not False:
         hours, note = 0, "level met: no penalty"
-    elif result.items:
+    elif result.unit not in ("percent", "score"):  # a duration target: per item
         counted = [
             (item.ref, item.overrun, _started(item.overrun, HOUR))
             for item in result.items

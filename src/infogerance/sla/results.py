@@ -74,7 +74,10 @@ class LevelResult:
 
     @property
     def breaches(self) -> int:
-        """Items out of target (for a rate level without items: 1 when missed, else 0)."""
-        if self.items:
-            return self.sample - self.within
-        return 1 if self.met is False else 0
+        """What a ``fixed_per_breach`` penalty counts. A duration target (a GTR, a quote
+        delay, an RPO…) judges each item: every item out of target is a breach. A percentage
+        or score target (availability, backup success rate, satisfaction…) judges the period
+        as a whole: one breach when the level is missed, else none."""
+        if self.unit in ("percent", "score"):
+            return 1 if self.met is False else 0
+        return self.sample - self.within
