@@ -568,6 +568,7 @@ def test_statement_to_json() -> None:
         "amount": "1500.00",
         "formula": "99.2 % < 99.5 %: 15 % × 10000.00 EUR = 1500.00 EUR",
         "held": False,
+        "waived": False,
         "note": "tier below 99.5 %",
     }
     assert data["lines"][0]["unit_amount"] == "1000.00"
@@ -593,3 +594,24 @@ def test_statement_to_json() -> None:
         "held_total": "0.00",
     }
     assert data["steps"] == s.steps
+
+
+def test_waived_lines_are_shown_and_enter_no_total() -> None:
+    # GTR P1 (3 breaches × 150 = 450) waived by the committee; availability 99.5 % (below
+    # 99.9, not below 99.5: 5 % of 10,000 = 500) still held: nothing due, 500 held.
+    results = [tickets("GTR-P1", overruns=(60, 60, 60), met=False)]
+    results.append(availability(value="99.5", met=False))
+    result = compute_statement(
+        rules(fixed("GTR", "GTR-P1"), TIERS),
+        results,
+        monthly_fee=FEE,
+        currency="EUR",
+        held={"AV", "GTR-P1"},
+        waived={"GTR-P1"},
+    )
+    waived, held = result.lines
+    assert (waived.amount, waived.waived, waived.held) == (D("450.00"), True, False)
+    assert (held.amount, held.held, held.waived) == (D("500.00"), True, False)
+    assert (result.malus, result.due, result.held_total) == (D("0.00"), D("0.00"), D("500.00"))
+    assert any(step.startswith("waived by the steering committee") for step in result.steps)
+    assert statement_to_json(result)["lines"][0]["waived"] is True

@@ -50,7 +50,9 @@ Totals, over the lines of levels not held:
 
 Lines of held levels (under dispute, ``held``) are computed and listed with ``held=True``;
 ``held_total`` is the sum of their amounts (bonus lines included), and they enter no other
-total until the steering committee decides.
+total until the steering committee decides. Lines of levels whose penalties the committee
+waived (``waived``) are listed with ``waived=True`` and enter no total at all; an upheld
+dispute simply stops holding its level.
 """
 
 from __future__ import annotations
@@ -91,6 +93,8 @@ class PenaltyLine:
     formula: str
     held: bool
     note: str = ""
+    #: The steering committee waived it (a dispute decided for the client): in no total.
+    waived: bool = False
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -322,6 +326,7 @@ def _lines(
     penalties: Penalties,
     by_id: dict[str, LevelResult],
     held: frozenset[str],
+    waived: frozenset[str],
     fee: Decimal,
     currency: str,
 ) -> list[PenaltyLine]:
@@ -350,6 +355,7 @@ def _lines(
                     formula=figure.formula,
                     held=level_id in held,
                     note=figure.note,
+                    waived=level_id in waived,
                 )
             )
     return lines
@@ -386,11 +392,14 @@ def compute_statement(
     monthly_fee: Decimal,
     currency: str,
     held: Collection[str] = (),
+    waived: Collection[str] = (),
 ) -> Statement:
     """The penalty statement of the period measured by ``results`` (see the module docstring).
 
     ``held`` lists the service levels under dispute: their lines are shown, flagged held,
-    and left out of every total but ``held_total``. Raises :class:`ValueError` when a rule
+    and left out of every total but ``held_total``. ``waived`` lists the levels whose
+    penalties the steering committee waived: shown, flagged waived, in no total at all (a
+    level in both is waived). Raises :class:`ValueError` when a rule
     names a level without result, a tiered rule names a level not measured in %, a held level
     has no result, or a level has two results.
     """
@@ -398,14 +407,15 @@ def compute_statement(
         raise ValueError("The monthly fee cannot be negative.")
     cur = currency
     by_id = _results_by_id(results)
-    held_ids = frozenset(held)
-    unknown = sorted(held_ids - by_id.keys())
+    waived_ids = frozenset(waived)
+    held_ids = frozenset(held) - waived_ids
+    unknown = sorted((held_ids | waived_ids) - by_id.keys())
     if unknown:
         raise ValueError(f"Held service levels without result: {', '.join(unknown)}.")
-    lines = _lines(penalties, by_id, held_ids, monthly_fee, cur)
+    lines = _lines(penalties, by_id, held_ids, waived_ids, monthly_fee, cur)
     steps: list[str] = []
 
-    active = [line for line in lines if not line.held]
+    active = [line for line in lines if not line.held and not line.waived]
     malus_lines = [line for line in active if line.kind != PenaltyKind.BONUS]
     bonus_lines = [line for line in active if line.kind == PenaltyKind.BONUS]
 
@@ -474,6 +484,14 @@ def compute_statement(
             f"{_sum_text([line.amount for line in held_lines])} = {_money(held_total)} {cur}"
         )
 
+    waived_lines = [line for line in lines if line.waived]
+    if waived_lines:
+        levels = ", ".join(sorted({line.level_id for line in waived_lines}))
+        steps.append(
+            f"waived by the steering committee (in no total): {levels}: "
+            f"{_sum_text([line.amount for line in waived_lines])} {cur}"
+        )
+
     return Statement(
         currency=cur,
         monthly_fee=monthly_fee,
@@ -507,6 +525,7 @@ def statement_to_json(statement: Statement) -> dict[str, Any]:
                 "amount": _money(line.amount),
                 "formula": line.formula,
                 "held": line.held,
+                "waived": line.waived,
                 "note": line.note,
             }
             for line in statement.lines
