@@ -72,7 +72,34 @@ def victim_attachment_id(world: Any) -> int:
     ).pk
 
 
+def victim_report_id(world: Any) -> int:
+    import datetime as dt
+
+    from infogerance.contracts.models import Contract
+    from infogerance.sla.services import compute_report
+
+    contract = Contract.objects.get(pk=isolation.value("contract_id", world))
+    return compute_report(
+        actor=world.user("p_admin"),
+        contract=contract,
+        period="2026-03",
+        now=dt.datetime(2026, 5, 1, tzinfo=dt.UTC),
+    ).report_id
+
+
+def victim_dispute_id(world: Any) -> int:
+    from infogerance.sla.models import MonthlyReport
+    from infogerance.sla.services import open_dispute
+
+    report = MonthlyReport.objects.get(pk=isolation.value("report_id", world))
+    return open_dispute(
+        actor=world.user("a_manager"), report=report, level_id="gti-p1", reason=f"Non {MARKER}"
+    ).pk
+
+
 isolation.register("contract_id", victim_contract_id)
+isolation.register("report_id", victim_report_id)
+isolation.register("dispute_id", victim_dispute_id)
 isolation.register("article_id", victim_article_id)
 isolation.register("attachment_id", victim_attachment_id)
 isolation.register("ticket_id", victim_ticket_id)

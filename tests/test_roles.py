@@ -9,7 +9,7 @@ import pytest
 from infogerance.tenancy import scope
 from infogerance.tenancy.roles import Perm
 
-V, C, M, VM, MM, A, K, T, W = (
+V, C, M, VM, MM, A, K, T, W, R, OP, S, D = (
     Perm.VIEW,
     Perm.CHANGE_ORG,
     Perm.CREATE_CLIENT,
@@ -19,38 +19,42 @@ V, C, M, VM, MM, A, K, T, W = (
     Perm.MANAGE_CONTRACTS,
     Perm.OPEN_TICKET,
     Perm.WORK_TICKETS,
+    Perm.VIEW_REPORTS,
+    Perm.RECORD_OPERATIONS,
+    Perm.MANAGE_REPORTS,
+    Perm.DISPUTE,
 )
 
 # user -> organisation -> the rights held there (everything else is refused)
 MATRIX: dict[str, dict[str, set[Perm]]] = {
     "p_admin": {
-        "provider": {V, C, M, VM, MM, A, K, T, W},
-        "victim": {V, C, M, VM, MM, A, K, T, W},
-        "neighbour": {V, C, M, VM, MM, A, K, T, W},
+        "provider": {V, C, M, VM, MM, A, K, T, W, R, OP, S},
+        "victim": {V, C, M, VM, MM, A, K, T, W, R, OP, S},
+        "neighbour": {V, C, M, VM, MM, A, K, T, W, R, OP, S},
         "other_provider": set(),
     },
     "p_engineer": {
-        "provider": {V, VM, T, W},
-        "victim": {V, VM, T, W},
-        "neighbour": {V, VM, T, W},
+        "provider": {V, VM, T, W, R, OP},
+        "victim": {V, VM, T, W, R, OP},
+        "neighbour": {V, VM, T, W, R, OP},
         "other_provider": set(),
     },
     "p_auditor": {
-        "provider": {V, VM, A},
-        "victim": {V, VM, A},
-        "neighbour": {V, VM, A},
+        "provider": {V, VM, A, R},
+        "victim": {V, VM, A, R},
+        "neighbour": {V, VM, A, R},
         "other_provider": set(),
     },
     "a_manager": {
         "provider": set(),
-        "victim": {V, VM, MM, A, T},
+        "victim": {V, VM, MM, A, T, R, D},
         "neighbour": set(),
         "other_provider": set(),
     },
     "a_user": {"provider": set(), "victim": {V, T}, "neighbour": set(), "other_provider": set()},
     "a_auditor": {
         "provider": set(),
-        "victim": {V, VM, A},
+        "victim": {V, VM, A, R},
         "neighbour": set(),
         "other_provider": set(),
     },
@@ -58,7 +62,7 @@ MATRIX: dict[str, dict[str, set[Perm]]] = {
         "provider": set(),
         "victim": set(),
         "neighbour": set(),
-        "other_provider": {V, C, M, VM, MM, A, K, T, W},
+        "other_provider": {V, C, M, VM, MM, A, K, T, W, R, OP, S},
     },
 }
 

@@ -27,6 +27,7 @@ from infogerance.contracts.loader import ContractFileError
 from infogerance.core.api import error_fields
 from infogerance.helpdesk.api import router as helpdesk_router
 from infogerance.knowledge.api import router as knowledge_router
+from infogerance.sla.api import router as sla_router
 from infogerance.tenancy.api import router as tenancy_router
 
 api = NinjaAPI(
@@ -47,6 +48,7 @@ api.add_router("", audit_router)
 api.add_router("", contracts_router)
 api.add_router("", helpdesk_router)
 api.add_router("", knowledge_router)
+api.add_router("", sla_router)
 
 
 def _json(request: HttpRequest, status: int, detail: str, errors: Any = None) -> HttpResponse:

@@ -19,6 +19,7 @@ from typing import Any
 from infogerance import __version__
 
 EXIT_CONFIG = 2
+EXIT_USAGE = 2  # as argparse does
 
 
 class CliError(Exception):
@@ -497,6 +498,87 @@ def cmd_contract_schema(args: argparse.Namespace) -> int:
     return 0
 
 
+def _file_sha256(path: str) -> str:
+    import hashlib
+
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        while chunk := handle.read(1 << 20):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def cmd_sla_evaluate(args: argparse.Namespace) -> int:
+    setup_django()
+    import datetime as dt
+    import json
+
+    from django.utils import translation
+
+    from infogerance.contracts.loader import ContractFileError, load_contract, problems_text
+    from infogerance.sla.evaluate import evaluate, evaluation_table, evaluation_to_json
+    from infogerance.sla.eventsfile import EventsFileError, read_events
+    from infogerance.sla.measure import PeriodError, parse_month
+
+    try:
+        parse_month(args.period)
+    except PeriodError as exc:
+        raise CliError(f"--period: {exc}", EXIT_USAGE) from None
+    now = None
+    if args.as_of:
+        try:
+            now = dt.datetime.fromisoformat(args.as_of)
+        except ValueError:
+            now = None
+        if now is None or now.tzinfo is None:
+            raise CliError(
+                f"--as-of: {args.as_of!r} is not an instant with its offset "
+                "(e.g. 2026-04-01T00:00:00+02:00)",
+                EXIT_USAGE,
+            )
+    contract_bytes = _read_file(args.contract)
+    with translation.override(_user_language(args.lang)):
+        try:
+            document = load_contract(contract_bytes)
+        except ContractFileError as exc:
+            print(problems_text(exc.problems, args.contract), file=sys.stderr)
+            return 1
+    try:
+        data = read_events(args.events, on_error=args.on_error)
+    except EventsFileError as exc:
+        print(f"infogerance: {exc}", file=sys.stderr)
+        return 1
+    except OSError as exc:
+        raise CliError(f"{args.events}: {exc.strerror}") from None
+    unknown = sorted(set(args.held) - {level.id for level in document.service_levels})
+    if unknown:
+        raise CliError(f"--held: no service level {', '.join(unknown)} in the contract", EXIT_USAGE)
+    inputs = {
+        "contract_file": os.path.basename(args.contract),
+        "contract_sha256": _sha256_bytes(contract_bytes),
+        "events_file": os.path.basename(args.events),
+        "events_sha256": _file_sha256(args.events),
+        "events_lines": data.lines,
+    }
+    evaluation = evaluate(document, data, args.period, now=now, held=set(args.held), inputs=inputs)
+    if args.format == "json":
+        text = json.dumps(evaluation_to_json(evaluation), ensure_ascii=False, indent=2) + "\n"
+    else:
+        text = evaluation_table(evaluation)
+    if args.output:
+        with open(args.output, "w", encoding="utf-8") as handle:
+            handle.write(text)
+    else:
+        sys.stdout.write(text)
+    return 0
+
+
+def _sha256_bytes(data: bytes) -> str:
+    import hashlib
+
+    return hashlib.sha256(data).hexdigest()
+
+
 def cmd_manage(args: argparse.Namespace) -> int:
     setup_django()
     from django.core.management import execute_from_command_line
@@ -631,6 +713,46 @@ def build_parser() -> argparse.ArgumentParser:
     c.set_defaults(func=cmd_contract_diff)
     c = contract_sub.add_parser("schema", help="print the JSON Schema of the contract format")
     c.set_defaults(func=cmd_contract_schema)
+
+    p = add(
+        "sla",
+        lambda a: (parser.parse_args(["sla", "--help"]), 0)[1],
+        "service levels: evaluate a month offline",
+    )
+    sla_sub = p.add_subparsers(dest="sla_command", metavar="ACTION")
+    c = sla_sub.add_parser(
+        "evaluate",
+        help="a month's service levels and penalties from a contract file and an events file",
+        description="Compute every service level of a month and the penalty statement from a "
+        "contract file and a JSON Lines file of raw events, without the platform's database "
+        "(the same code as the platform's own measurement).",
+    )
+    c.add_argument("--contract", required=True, metavar="FILE.yaml")
+    c.add_argument("--events", required=True, metavar="FILE.jsonl")
+    c.add_argument("--period", required=True, metavar="YYYY-MM")
+    c.add_argument("--format", choices=["table", "json"], default="table")
+    c.add_argument(
+        "--on-error",
+        choices=["stop", "skip"],
+        default="stop",
+        help="a bad line stops the evaluation (default), or is skipped with its whole ticket "
+        "and reported",
+    )
+    c.add_argument(
+        "--as-of",
+        metavar="INSTANT",
+        help="judge as of this instant (default: now, or the end of a past month)",
+    )
+    c.add_argument(
+        "--held",
+        action="append",
+        default=[],
+        metavar="LEVEL",
+        help="a service level under dispute: its penalties are shown but held (repeatable)",
+    )
+    c.add_argument("-o", "--output", help="file to write (default: standard output)")
+    c.add_argument("--lang", choices=["fr", "en"], help="language of the contract's messages")
+    c.set_defaults(func=cmd_sla_evaluate)
 
     p = add("manage", cmd_manage, "Django's management commands (migrate, shell, …)")
     p.add_argument("args", nargs=argparse.REMAINDER)

@@ -51,6 +51,7 @@ INSTALLED_APPS = [
     "infogerance.contracts",
     "infogerance.helpdesk",
     "infogerance.knowledge",
+    "infogerance.sla",
 ]
 
 MIDDLEWARE = [

@@ -8,8 +8,11 @@ Periods
 -------
 ``YYYY-MM`` is a calendar month in the time zone of each level's calendar: ``[first day
 00:00, first day of the next month 00:00)`` local time (a level on a Paris calendar and one on
-a Montreal calendar do not start their month at the same instant). The figures are judged as
-of ``min(end, now)``: events after it are ignored.
+a Montreal calendar do not start their month at the same instant). A quarterly level is
+measured in the last month of each quarter over the whole quarter, a yearly one in December
+over the year; in the other months its result has no data and ``details`` says when it is
+measured (``measured_in``). The figures are judged as of ``min(end, now)``: events after it
+are ignored.
 
 Ticket levels (GTI, GTR, resolution)
 ------------------------------------
@@ -53,7 +56,13 @@ from zoneinfo import ZoneInfo
 
 from infogerance.calendars import Calendar
 from infogerance.contracts.calendars import calendar_for
-from infogerance.contracts.format import TICKET_METRICS, ContractDocument, Metric, ServiceLevel
+from infogerance.contracts.format import (
+    TICKET_METRICS,
+    ContractDocument,
+    Metric,
+    Period,
+    ServiceLevel,
+)
 from infogerance.helpdesk import clocks
 from infogerance.helpdesk.clockspecs import ClockGroup, clock_groups
 from infogerance.sla import metrics
@@ -140,18 +149,19 @@ def measure(
         return calendars[name]
 
     now_utc = (now or datetime.now(UTC)).astimezone(UTC)
-    bounds = {
-        level.id: month_bounds(year, month, calendar(level.calendar).tz)
-        for level in document.service_levels
-    }
+    due = [level for level in document.service_levels if _due(level, month)]
+    bounds = {level.id: _bounds(level, year, month, calendar(level.calendar).tz) for level in due}
     ticket_levels = [
         level
-        for level in document.service_levels
+        for level in due
         if level.metric in TICKET_METRICS or level.metric == Metric.FIRST_CONTACT_RESOLUTION
     ]
     by_ticket = _measure_tickets(document, ticket_levels, bounds, now_utc, tickets, logs, calendars)
     results = []
     for level in document.service_levels:
+        if level.id not in bounds:
+            results.append(_not_due(level, year, month))
+            continue
         start, end = bounds[level.id]
         if level.id in by_ticket:
             results.append(by_ticket[level.id])
@@ -165,6 +175,28 @@ def measure(
         as_of=as_of,
         results=results,
         no_data=[r.level_id for r in results if r.met is None],
+    )
+
+
+_MONTHS = {Period.MONTH: 1, Period.QUARTER: 3, Period.YEAR: 12}
+
+
+def _due(level: ServiceLevel, month: int) -> bool:
+    """A quarterly level is measured in the last month of each quarter, a yearly one in
+    December; a monthly one every month."""
+    return month % _MONTHS[level.period] == 0
+
+
+def _bounds(level: ServiceLevel, year: int, month: int, tz: ZoneInfo) -> tuple[datetime, datetime]:
+    first = month - _MONTHS[level.period] + 1
+    return month_bounds(year, first, tz)[0], month_bounds(year, month, tz)[1]
+
+
+def _not_due(level: ServiceLevel, year: int, month: int) -> LevelResult:
+    span = _MONTHS[level.period]
+    measured_in = f"{year:04d}-{month + (-month) % span:02d}"
+    return metrics.rate_result(
+        level, [], Decimal(100), details={"period": str(level.period), "measured_in": measured_in}
     )
 
 

@@ -31,6 +31,10 @@ class Perm(StrEnum):
     MANAGE_CONTRACTS = "contracts.manage"  # import a contract or an amendment
     OPEN_TICKET = "tickets.open"  # open a ticket, comment, confirm a restoration, reopen
     WORK_TICKETS = "tickets.work"  # assign, change status and priority, internal notes
+    VIEW_REPORTS = "sla.view"  # service levels, monthly reports, penalty statements
+    RECORD_OPERATIONS = "sla.record"  # record outages, maintenance, backup runs, deliveries…
+    MANAGE_REPORTS = "sla.manage"  # compute, review and freeze a month; record decisions
+    DISPUTE = "sla.dispute"  # contest a figure of a monthly report
 
 
 ROLES_BY_KIND: dict[str, tuple[Role, ...]] = {
@@ -41,13 +45,29 @@ ROLES_BY_KIND: dict[str, tuple[Role, ...]] = {
 # A role held in a provider organisation applies to the provider and to every client it
 # serves; a role held in a client organisation applies to that client only.
 GRANTS: dict[Role, frozenset[Perm]] = {
-    Role.PROVIDER_ADMIN: frozenset(Perm),
+    # Contesting a figure is the client's right, not the provider's.
+    Role.PROVIDER_ADMIN: frozenset(Perm) - {Perm.DISPUTE},
     Role.PROVIDER_ENGINEER: frozenset(
-        {Perm.VIEW, Perm.VIEW_MEMBERS, Perm.OPEN_TICKET, Perm.WORK_TICKETS}
+        {
+            Perm.VIEW,
+            Perm.VIEW_MEMBERS,
+            Perm.OPEN_TICKET,
+            Perm.WORK_TICKETS,
+            Perm.VIEW_REPORTS,
+            Perm.RECORD_OPERATIONS,
+        }
     ),
-    Role.AUDITOR: frozenset({Perm.VIEW, Perm.VIEW_MEMBERS, Perm.VIEW_AUDIT}),
+    Role.AUDITOR: frozenset({Perm.VIEW, Perm.VIEW_MEMBERS, Perm.VIEW_AUDIT, Perm.VIEW_REPORTS}),
     Role.CLIENT_MANAGER: frozenset(
-        {Perm.VIEW, Perm.VIEW_MEMBERS, Perm.MANAGE_MEMBERS, Perm.VIEW_AUDIT, Perm.OPEN_TICKET}
+        {
+            Perm.VIEW,
+            Perm.VIEW_MEMBERS,
+            Perm.MANAGE_MEMBERS,
+            Perm.VIEW_AUDIT,
+            Perm.OPEN_TICKET,
+            Perm.VIEW_REPORTS,
+            Perm.DISPUTE,
+        }
     ),
     Role.CLIENT_USER: frozenset({Perm.VIEW, Perm.OPEN_TICKET}),
 }

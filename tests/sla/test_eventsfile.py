@@ -1,0 +1,1014 @@
+"""The events file of ``infogerance sla evaluate`` (:mod:`infogerance.sla.eventsfile`).
+
+No database: the reader is plain Python. Besides the reader's own rules, these tests hold the
+documentation to the code: every example line of ``docs/formats/events.md`` must validate
+against ``docs/formats/events.schema.json`` and, all together, read as a valid file; the
+schema's closed lists must be the module's. The schema is checked with ``jsonschema`` when it
+is installed, else with the small validator below (the keywords the schema uses, no more).
+"""
+
+from __future__ import annotations
+
+import gc
+import io
+import random
+import re
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pytest
+
+from infogerance.helpdesk.clocks import EVENT_KINDS, TicketLog
+from infogerance.sla import eventsfile
+from infogerance.sla.eventsfile import EventsData, EventsFileError, Problem, read_events
+from infogerance.sla.records import (
+    BACKUP_STATUSES,
+    CAUSES,
+    BackupRun,
+    Evolution,
+    Maintenance,
+    Outage,
+    PatchRecord,
+    RestoreTest,
+    Satisfaction,
+    TicketInfo,
+)
+
+try:
+    import jsonschema
+except ImportError:  # not a dependency of the project: the small validator below stands in
+    jsonschema = None
+
+ROOT = Path(__file__).resolve().parents[2]
+DOC = ROOT / "docs" / "formats" / "events.md"
+SCHEMA_PATH = ROOT / "docs" / "formats" / "events.schema.json"
+SCHEMA: dict[str, Any] = orjson.loads(SCHEMA_PATH.read_bytes())
+
+
+def at(text: str) -> datetime:
+    return datetime.fromisoformat(text)
+
+
+def jsonl(*lines: dict[str, Any] | str) -> bytes:
+    """A file: dicts are dumped as JSON, strings written as they are."""
+    return b"".join(
+        (line.encode() if isinstance(line, str) else orjson.dumps(line)) + b"\n" for line in lines
+    )
+
+
+def read(*lines: dict[str, Any] | str, on_error: str = "stop") -> EventsData:
+    return read_events(io.BytesIO(jsonl(*lines)), on_error=on_error)
+
+
+def failure(*lines: dict[str, Any] | str) -> EventsFileError:
+    with pytest.raises(EventsFileError) as caught:
+        read(*lines)
+    return caught.value
+
+
+def event(ticket: str = "T1", seq: int = 2, kind: str = "comment", **fields: Any) -> dict[str, Any]:
+    line: dict[str, Any] = {"type": "ticket_event", "ticket": ticket, "seq": seq}
+    line["at"] = fields.pop("at", "2026-03-02T10:00:00+01:00")
+    line["kind"] = kind
+    line.update(fields)
+    return line
+
+
+def created(ticket: str = "T1", seq: int = 1, **fields: Any) -> dict[str, Any]:
+    fields.setdefault("at", "2026-03-02T09:00:00+01:00")
+    fields.setdefault("service", "MAIL")
+    return event(ticket, seq, "created", **fields)
+
+
+def outage(id_: str = "O1", service: str = "MAIL", **fields: Any) -> dict[str, Any]:
+    line = {
+        "type": "outage",
+        "id": id_,
+        "service": service,
+        "start": "2026-03-10T14:00:00+01:00",
+        "end": "2026-03-10T15:00:00+01:00",
+    }
+    line.update(fields)
+    return line
+
+
+# --------------------------------------------------------------------------------------------
+# A valid file with every type
+
+
+VALID: list[dict[str, Any]] = [
+    created(status="new", priority="P2"),
+    event(seq=2, kind="assigned", at="2026-03-02T09:10:00+01:00", status="assigned"),
+    # T2's events come before its created event: file order does not matter.
+    event(
+        "T2",
+        2,
+        "status",
+        at="2026-03-02T08:30:00Z",
+        status="intervention_started",
+        priority=None,
+    ),
+    event(
+        seq=3, kind="status", at="2026-03-02T09:20:00.250+01:00", status="resolved", cause="client"
+    ),
+    created(
+        "T2",
+        at="2026-03-02T08:00:00Z",
+        service="ERP",
+        ticket_kind="request",
+        priority="P4",
+        cause=None,
+    ),
+    event(seq=4, kind="reopened", at="2026-03-02T10:00:00+01:00"),
+    event(seq=5, kind="priority", at="2026-03-02T10:05:00+01:00", priority="P1"),
+    event(
+        seq=6, kind="status", at="2026-03-02T11:00:00+01:00", status="resolved", cause="provider"
+    ),
+    event(seq=7, kind="status", at="2026-03-03T09:00:00+01:00", status="closed"),
+    outage("O1"),
+    outage(
+        "O2",
+        "ERP",
+        start="2026-03-11T08:00:00Z",
+        end="2026-03-11T08:30:00Z",
+        cause="third_party",
+    ),
+    {
+        "type": "maintenance",
+        "id": "M1",
+        "service": "MAIL",
+        "start": "2026-03-14T22:00:00+01:00",
+        "end": "2026-03-15T02:00:00+01:00",
+        "notified_at": None,
+    },
+    {
+        "type": "maintenance",
+        "id": "M2",
+        "service": "MAIL",
+        "start": "2026-03-21T22:00:00+01:00",
+        "end": "2026-03-21T23:00:00+01:00",
+        "approved": False,
+        "notified_at": "2026-03-14T10:00:00+01:00",
+    },
+    {
+        "type": "backup_run",
+        "id": "B1",
+        "service": "BACKUP",
+        "scope": "srv-mail-01",
+        "scheduled_at": "2026-03-02T01:00:00+01:00",
+        "status": "success",
+        "point": "2026-03-02T01:00:00+01:00",
+    },
+    {
+        "type": "backup_run",
+        "id": "B2",
+        "service": "BACKUP",
+        "scope": "srv-mail-01",
+        "scheduled_at": "2026-03-03T01:00:00+01:00",
+        "status": "missed",
+    },
+    {
+        "type": "restore_test",
+        "id": "R1",
+        "service": "BACKUP",
+        "at": "2026-03-18T10:00:00+01:00",
+        "passed": True,
+        "declared_at": "2026-03-18T10:00:00+01:00",
+        "restored_at": "2026-03-18T11:40:00+01:00",
+    },
+    {
+        "type": "restore_test",
+        "id": "R2",
+        "service": "BACKUP",
+        "at": "2026-03-25T10:00:00+01:00",
+        "passed": False,
+    },
+    {
+        "type": "satisfaction",
+        "ticket": "T1",
+        "service": "MAIL",
+        "at": "2026-03-05T09:30:00+01:00",
+        "score": 5,
+    },
+    {
+        "type": "evolution",
+        "id": "E1",
+        "service": "TMA",
+        "requested_at": "2026-02-20T10:00:00+01:00",
+        "quoted_at": "2026-02-24T16:00:00+01:00",
+        "due_at": "2026-03-20T18:00:00+01:00",
+        "delivered_at": "2026-03-19T17:00:00+01:00",
+    },
+    {"type": "evolution", "id": "E2", "service": "TMA", "requested_at": "2026-03-09T10:00:00Z"},
+    {
+        "type": "patch",
+        "id": "P1",
+        "service": "OPS",
+        "released_at": "2026-03-03T18:00:00Z",
+        "applied_at": "2026-03-05T07:30:00+01:00",
+    },
+    {"type": "patch", "id": "P2", "service": "OPS", "released_at": "2026-03-04T18:00:00Z"},
+]
+
+EXPECTED_ROWS = {
+    "T1": [
+        (at("2026-03-02T09:00:00+01:00"), 1, "created", "new", "P2"),
+        (at("2026-03-02T09:10:00+01:00"), 2, "assigned", "assigned", None),
+        (at("2026-03-02T09:20:00.250+01:00"), 3, "status", "resolved", None),
+        (at("2026-03-02T10:00:00+01:00"), 4, "reopened", None, None),
+        (at("2026-03-02T10:05:00+01:00"), 5, "priority", None, "P1"),
+        (at("2026-03-02T11:00:00+01:00"), 6, "status", "resolved", None),
+        (at("2026-03-03T09:00:00+01:00"), 7, "status", "closed", None),
+    ],
+    "T2": [
+        (at("2026-03-02T08:00:00Z"), 1, "created", None, "P4"),
+        (at("2026-03-02T08:30:00Z"), 2, "status", "intervention_started", None),
+    ],
+}
+
+
+def test_a_valid_file_gives_every_record() -> None:
+    data = read(*VALID)
+    assert data.problems == []
+    assert data.lines == len(VALID)
+    assert data.tickets == {
+        # The cause of the event with the highest seq that has one.
+        "T1": TicketInfo("T1", "MAIL", "incident", "provider"),
+        "T2": TicketInfo("T2", "ERP", "request", ""),
+    }
+    assert data.ticket_rows == EXPECTED_ROWS
+    other = data.other
+    assert other.outages == (
+        Outage("O1", "MAIL", at("2026-03-10T14:00:00+01:00"), at("2026-03-10T15:00:00+01:00")),
+        Outage("O2", "ERP", at("2026-03-11T08:00:00Z"), at("2026-03-11T08:30:00Z"), "third_party"),
+    )
+    assert other.maintenances == (
+        Maintenance("M1", "MAIL", at("2026-03-14T22:00:00+01:00"), at("2026-03-15T02:00:00+01:00")),
+        Maintenance(
+            "M2",
+            "MAIL",
+            at("2026-03-21T22:00:00+01:00"),
+            at("2026-03-21T23:00:00+01:00"),
+            approved=False,
+            notified_at=at("2026-03-14T10:00:00+01:00"),
+        ),
+    )
+    assert other.backup_runs == (
+        BackupRun(
+            "B1",
+            "BACKUP",
+            "srv-mail-01",
+            at("2026-03-02T01:00:00+01:00"),
+            "success",
+            at("2026-03-02T01:00:00+01:00"),
+        ),
+        BackupRun("B2", "BACKUP", "srv-mail-01", at("2026-03-03T01:00:00+01:00"), "missed"),
+    )
+    assert other.restore_tests == (
+        RestoreTest(
+            "R1",
+            "BACKUP",
+            at("2026-03-18T10:00:00+01:00"),
+            True,
+            at("2026-03-18T10:00:00+01:00"),
+            at("2026-03-18T11:40:00+01:00"),
+        ),
+        RestoreTest("R2", "BACKUP", at("2026-03-25T10:00:00+01:00"), False),
+    )
+    assert other.satisfaction == (Satisfaction("T1", "MAIL", at("2026-03-05T09:30:00+01:00"), 5),)
+    assert other.evolutions == (
+        Evolution(
+            "E1",
+            "TMA",
+            at("2026-02-20T10:00:00+01:00"),
+            at("2026-02-24T16:00:00+01:00"),
+            at("2026-03-20T18:00:00+01:00"),
+            at("2026-03-19T17:00:00+01:00"),
+        ),
+        Evolution("E2", "TMA", at("2026-03-09T10:00:00Z")),
+    )
+    assert other.patches == (
+        PatchRecord("P1", "OPS", at("2026-03-03T18:00:00Z"), at("2026-03-05T07:30:00+01:00")),
+        PatchRecord("P2", "OPS", at("2026-03-04T18:00:00Z")),
+    )
+    # The offsets are kept as written (instants compare as instants anyway).
+    assert data.ticket_rows["T1"][0][0].utcoffset() is not None
+    assert str(data.ticket_rows["T1"][0][0].tzinfo) == "UTC+01:00"
+
+
+def test_rows_replay_in_the_clocks() -> None:
+    data = read(*VALID)
+    log = TicketLog.from_rows(data.ticket_rows["T1"])
+    assert log.kinds == (
+        "created",
+        "assigned",
+        "status",
+        "reopened",
+        "priority",
+        "status",
+        "status",
+    )
+    assert log.statuses[-1] == "closed"
+    assert log.priorities[-1] == "P1"
+
+
+def test_file_order_does_not_matter() -> None:
+    reference = read(*VALID)
+    lines = list(VALID)
+    random.Random(7).shuffle(lines)
+    shuffled = read(*lines)
+    assert shuffled.problems == []
+    assert shuffled.tickets == reference.tickets
+    assert shuffled.ticket_rows == reference.ticket_rows  # each ticket's rows in seq order
+    for name in ("outages", "maintenances", "backup_runs", "restore_tests", "evolutions"):
+        assert sorted(getattr(shuffled.other, name), key=lambda r: r.id) == list(
+            getattr(reference.other, name)
+        )
+
+
+def slow_read(data: bytes, on_error: str = "stop") -> EventsData:
+    """Every line through the field-by-field path, none through the fast path."""
+    reader = eventsfile._Reader("<events>", on_error == "stop")
+    count = 0
+    for count, raw in enumerate(io.BytesIO(data), start=1):
+        reader.line(raw, count)
+    return reader.finish(count)
+
+
+def test_the_fast_path_and_the_slow_path_agree() -> None:
+    data = jsonl(*VALID)
+    assert slow_read(data) == read_events(io.BytesIO(data))
+
+
+# --------------------------------------------------------------------------------------------
+# Errors under on_error="stop": the line, the field, the value
+
+
+def bad_instant(value: Any) -> dict[str, Any]:
+    return event(seq=3, at=value)
+
+
+STOP_CASES = [
+    ("naive instant", event(seq=3, at="2026-03-02T09:00:00"), "at", "has no UTC offset"),
+    ("naive start", outage("O9", start="2026-03-10T14:00:00"), "start", "has no UTC offset"),
+    ("impossible date", event(seq=3, at="2026-02-30T09:00:00Z"), "at", "not a valid RFC 3339"),
+    ("unknown type", {"type": "ticket_evnt", "ticket": "T1"}, "type", '"ticket_evnt"'),
+    ("missing type", {"ticket": "T1", "seq": 3}, "type", "missing"),
+    ("unknown field", event(seq=3, sttus="new"), "sttus", 'unknown field "sttus"'),
+    ("unknown field elsewhere", outage("O9", duration=60), "duration", "unknown field"),
+    ("missing field", {k: v for k, v in event(seq=3).items() if k != "at"}, "at", "missing"),
+    ("null required field", outage("O9", service=None), "service", "null"),
+    (
+        "bool as string",
+        {
+            "type": "maintenance",
+            "id": "M9",
+            "service": "MAIL",
+            "start": "2026-03-14T22:00:00+01:00",
+            "end": "2026-03-15T02:00:00+01:00",
+            "approved": "true",
+        },
+        "approved",
+        'got "true"',
+    ),
+    (
+        "bool as number",
+        {
+            "type": "restore_test",
+            "id": "R9",
+            "service": "BACKUP",
+            "at": "2026-03-18T10:00:00+01:00",
+            "passed": 1,
+        },
+        "passed",
+        "got 1",
+    ),
+    ("seq 0", event(seq=0), "seq", "got 0"),
+    ("seq float", event(seq=3.0), "seq", "got 3.0"),
+    ("seq string", event(seq="3"), "seq", 'got "3"'),
+    ("seq bool", event(seq=True), "seq", "got true"),
+    ("status event without status", event(seq=3, kind="status"), "status", "needs a status"),
+    ("status event null status", event(seq=3, kind="status", status=None), "status", "needs"),
+    ("unknown status", event(seq=3, kind="status", status="fixed"), "status", '"fixed"'),
+    ("priority event without one", event(seq=3, kind="priority"), "priority", "needs a priority"),
+    ("empty priority", event(seq=3, priority=""), "priority", 'got ""'),
+    ("unknown kind", event(seq=3, kind="closed"), "kind", '"closed"'),
+    (
+        "created without service",
+        {k: v for k, v in created("T9").items() if k != "service"},
+        "service",
+        "needs the ticket's service",
+    ),
+    ("service on another event", event(seq=3, service="MAIL"), "service", "only the created"),
+    ("ticket kind elsewhere", event(seq=3, ticket_kind="request"), "ticket_kind", "only"),
+    ("unknown ticket kind", created("T9", ticket_kind="change"), "ticket_kind", '"change"'),
+    ("ticket cause", event(seq=3, cause="planned_maintenance"), "cause", "planned_maintenance"),
+    ("empty ticket", event("", 3), "ticket", 'got ""'),
+    ("numeric ticket", event(42, 3), "ticket", "got 42"),  # type: ignore[arg-type]
+    (
+        "end before start",
+        outage("O9", start="2026-03-10T15:00:00+01:00", end="2026-03-10T14:00:00+01:00"),
+        "end",
+        "not after start",
+    ),
+    (
+        "empty window",
+        {
+            "type": "maintenance",
+            "id": "M9",
+            "service": "MAIL",
+            "start": "2026-03-14T22:00:00+01:00",
+            "end": "2026-03-14T21:00:00Z",
+        },
+        "end",
+        "not after start",
+    ),
+    (
+        "score 6",
+        {"type": "satisfaction", "ticket": "T1", "service": "MAIL", "at": "2026-03-05T09:30:00Z"}
+        | {"score": 6},
+        "score",
+        "got 6",
+    ),
+    (
+        "score 4.0",
+        {"type": "satisfaction", "ticket": "T1", "service": "MAIL", "at": "2026-03-05T09:30:00Z"}
+        | {"score": 4.0},
+        "score",
+        "got 4.0",
+    ),
+    (
+        "unknown backup status",
+        {
+            "type": "backup_run",
+            "id": "B9",
+            "service": "BACKUP",
+            "scope": "db",
+            "scheduled_at": "2026-03-02T01:00:00Z",
+            "status": "ok",
+        },
+        "status",
+        '"ok"',
+    ),
+    ("duplicate seq", event(seq=1, kind="comment"), "seq", "already has an event with seq 1"),
+    ("second created event", created(seq=3), "kind", "already has a created event"),
+    (
+        "conflicting duplicate id",
+        outage("O1", end="2026-03-10T16:00:00+01:00"),
+        "id",
+        "already given on line 2 with different content",
+    ),
+    ("invalid JSON", '{"type": "outage", "id": ', None, "not valid JSON"),
+    ("not an object", "[1, 2]", None, "expected a JSON object, got [1,2]"),
+    ("null line", "null", None, "got null"),
+]
+
+
+@pytest.mark.parametrize(
+    ("bad", "field", "fragment"),
+    [case[1:] for case in STOP_CASES],
+    ids=[case[0] for case in STOP_CASES],
+)
+def test_stop_names_the_line_and_the_field(
+    bad: dict[str, Any] | str, field: str | None, fragment: str
+) -> None:
+    error = failure(created(), outage("O1"), bad, event(seq=2, at="2026-03-02T09:10:00+01:00"))
+    problem = error.problem
+    assert (problem.line, problem.field, problem.action) == (3, field, "stopped")
+    assert fragment in problem.message
+    where = "<events>:3: " if field is None else f"<events>:3: {field}: "
+    assert str(error) == where + problem.message
+    assert isinstance(error, ValueError)
+
+
+def test_an_error_names_the_file(tmp_path: Path) -> None:
+    path = tmp_path / "march.jsonl"
+    path.write_bytes(jsonl(created(), "", event(seq=2, at="2026-03-02T09:00:00")))
+    with pytest.raises(EventsFileError) as caught:
+        read_events(path)
+    assert str(caught.value) == (
+        f'{path}:3: at: "2026-03-02T09:00:00" has no UTC offset: '
+        "add it (2026-03-02T09:00:00+01:00, say) or write Z for UTC"
+    )
+    assert caught.value.filename == str(path)
+
+
+def test_a_stream_gives_its_name() -> None:
+    stream = io.BytesIO(jsonl(event("T1", 2)))
+    stream.name = "export.jsonl"  # type: ignore[misc]
+    with pytest.raises(EventsFileError, match=r"^export\.jsonl:1: ticket: "):
+        read_events(stream)
+
+
+def test_unknown_on_error_value() -> None:
+    with pytest.raises(ValueError, match="on_error"):
+        read_events(io.BytesIO(b""), on_error="ignore")
+
+
+# --------------------------------------------------------------------------------------------
+# Instants: the fast path (ticket events) and the slow path (everything else) agree
+
+
+GOOD_INSTANTS = [
+    "2026-03-02T09:00:00+01:00",
+    "2026-03-02T08:00:00Z",
+    "2026-03-02T08:00:00.5Z",
+    "2026-03-02T08:00:00.123456-03:30",
+    "2026-03-02T08:00:00.1234567+00:00",  # truncated to the microsecond
+    "2026-03-02T08:00:00-00:00",
+    "2026-03-02T08:00:00+23:59",
+]
+BAD_INSTANTS = [
+    # (value, the schema's pattern rejects it too)
+    ("2026-03-02T09:00:00", True),
+    ("2026-03-02", True),
+    ("2026-03-02 09:00:00+01:00", True),
+    ("2026-03-02t09:00:00Z", True),
+    ("2026-03-02T09:00:00z", True),
+    ("2026-03-02T09:00+01:00", True),
+    ("20260302T090000Z", True),
+    ("2026-W10-1T09:00:00Z", True),
+    ("2026-03-02T09:00:00,5Z", True),
+    ("2026-03-02T09:00:00.Z", True),
+    ("2026-03-02T09:00:00.+01:00", True),
+    ("2026-03-02T09:00:00+0100", True),
+    ("2026-03-02T09:00:00+01", True),
+    ("2026-03-02T09:00:00+01:00:00", True),
+    ("2026-03-02T09:00:00+01:60", True),
+    ("2026-03-02T09:00:00Z+01:00", True),
+    (" 2026-03-02T09:00:00Z", True),
+    ("2026-03-02T09:00:00Z ", True),
+    ("", True),
+    (20260302, True),
+    ("2026-02-30T09:00:00Z", False),
+    ("2026-03-02T24:00:00Z", False),
+    ("2026-03-02T09:00:60Z", False),
+    ("2026-03-02T09:00:00+24:00", False),
+]
+
+
+@pytest.mark.parametrize("value", GOOD_INSTANTS)
+def test_good_instants(value: str) -> None:
+    data = read(created(at=value), outage("O1", start=value, end="2026-03-03T00:00:00Z"))
+    assert data.ticket_rows["T1"][0][0] == data.other.outages[0].start == at(value)
+    assert data.other.outages[0].start.tzinfo is not None
+
+
+@pytest.mark.parametrize(("value", "_pattern"), BAD_INSTANTS)
+def test_bad_instants(value: Any, _pattern: bool) -> None:
+    for line, field in ((created(at=value), "at"), (outage("O1", start=value), "start")):
+        problem = failure(line).problem
+        assert (problem.line, problem.field) == (1, field)
+        assert orjson.dumps(value).decode() in problem.message
+
+
+# --------------------------------------------------------------------------------------------
+# on_error="skip": the line, and its whole ticket
+
+
+def test_skip_leaves_the_whole_ticket_out() -> None:
+    data = read(
+        created(),
+        created("T2", service="ERP"),
+        event(seq=2, at="2026-03-02T09:00:00"),  # line 3: T1 loses an event...
+        event(seq=3, at="2026-03-02T11:00:00+01:00", kind="status", status="resolved"),
+        event("T2", 2, at="2026-03-02T09:30:00+01:00"),
+        event(seq=4, kind="status"),  # line 6: ...and another
+        outage("O1"),
+        on_error="skip",
+    )
+    assert list(data.tickets) == ["T2"]
+    assert list(data.ticket_rows) == ["T2"]
+    assert len(data.ticket_rows["T2"]) == 2
+    assert len(data.other.outages) == 1
+    assert [(p.line, p.field, p.action) for p in data.problems] == [
+        (3, "at", "skipped"),
+        (3, "ticket", "skipped"),
+        (6, "status", "skipped"),
+    ]
+    assert data.problems[1].message == (
+        'ticket "T1" is left out entirely because lines 3, 6 were skipped: '
+        "its clocks cannot be computed without all of its events"
+    )
+    assert data.lines == 7
+
+
+def test_skip_a_duplicate_seq_leaves_the_ticket_out() -> None:
+    data = read(created(), event(seq=2), event(seq=2, kind="assigned"), on_error="skip")
+    assert data.tickets == {}
+    assert data.ticket_rows == {}
+    assert [(p.line, p.field, p.action) for p in data.problems] == [
+        (3, "seq", "skipped"),
+        (3, "ticket", "skipped"),
+    ]
+    assert "line 3 was skipped" in data.problems[1].message
+
+
+def test_skip_lines_that_belong_to_no_ticket() -> None:
+    data = read(
+        created(),
+        "not json",
+        outage("O1"),
+        outage("O1", cause="client"),  # contradicts line 3: skipped, line 3 kept
+        {"type": "satisfaction", "ticket": "T1", "service": "MAIL", "at": "2026-03-05T09:30:00Z"}
+        | {"score": 0},
+        on_error="skip",
+    )
+    assert list(data.tickets) == ["T1"]  # a bad satisfaction answer does not touch T1's clocks
+    assert data.other.outages == (
+        Outage("O1", "MAIL", at("2026-03-10T14:00:00+01:00"), at("2026-03-10T15:00:00+01:00")),
+    )
+    assert [(p.line, p.field, p.action) for p in data.problems] == [
+        (2, None, "skipped"),
+        (4, "id", "skipped"),
+        (5, "score", "skipped"),
+    ]
+
+
+def test_skip_ties_a_bad_line_of_unknown_type_to_its_ticket() -> None:
+    data = read(created(), {"type": "tickt_event", "ticket": "T1", "seq": 2}, on_error="skip")
+    assert data.tickets == {}
+    assert [p.field for p in data.problems] == ["type", "ticket"]
+
+
+def test_unknown_ticket() -> None:
+    lines = (
+        created(),
+        event("T5", 2),
+        event(seq=2, at="2026-03-02T09:10:00+01:00"),
+        event("T5", 3, at="2026-03-02T11:00:00+01:00"),
+    )
+    problem = failure(*lines).problem
+    assert (problem.line, problem.field, problem.action) == (2, "ticket", "stopped")
+    assert problem.message == (
+        'ticket "T5" has no created event, so its service is unknown (2 events in the file)'
+    )
+    data = read(*lines, on_error="skip")
+    assert list(data.tickets) == list(data.ticket_rows) == ["T1"]
+    assert data.problems == [Problem(2, "ticket", problem.message, "skipped")]
+
+
+# --------------------------------------------------------------------------------------------
+# Warnings: reported in both modes, data unchanged
+
+
+@pytest.mark.parametrize("on_error", ["stop", "skip"])
+def test_out_of_order_is_a_warning(on_error: str) -> None:
+    lines = [
+        created(at="2026-03-02T09:00:00+01:00"),
+        event(seq=2, at="2026-03-02T10:00:00+01:00"),
+        event(seq=3, at="2026-03-02T09:30:00+01:00"),
+    ]
+    data = read(*lines, on_error=on_error)
+    assert data.problems == [
+        Problem(
+            3,
+            "at",
+            'event seq 3 of ticket "T1" is at 2026-03-02T09:30:00+01:00, before event seq 2 at '
+            "2026-03-02T10:00:00+01:00: the clocks apply events in (at, seq) order, "
+            "not in seq order",
+            "warning",
+        )
+    ]
+    assert [row[1] for row in data.ticket_rows["T1"]] == [1, 2, 3]
+    # Lines in another order: the same rows, the warning on the line that reveals it.
+    data = read(lines[2], lines[0], lines[1], on_error=on_error)
+    assert [row[1] for row in data.ticket_rows["T1"]] == [1, 2, 3]
+    assert [(p.line, p.field, p.action) for p in data.problems] == [(3, "at", "warning")]
+    assert 'event seq 2 of ticket "T1" is at 2026-03-02T10:00:00+01:00, after event seq 3' in (
+        data.problems[0].message
+    )
+
+
+def test_simultaneous_events_are_in_order() -> None:
+    same = "2026-03-02T09:00:00+01:00"
+    data = read(created(at=same), event(seq=3, at="2026-03-02T08:00:00Z"), event(seq=2, at=same))
+    assert data.problems == []  # 08:00Z is 09:00+01:00: the same instant, ordered by seq
+
+
+@pytest.mark.parametrize("on_error", ["stop", "skip"])
+def test_overlapping_outages_are_a_warning(on_error: str) -> None:
+    data = read(
+        outage("O1", start="2026-03-10T10:00:00+01:00", end="2026-03-10T11:00:00+01:00"),
+        outage("O3", "ERP", start="2026-03-10T10:00:00+01:00", end="2026-03-10T12:00:00+01:00"),
+        outage("O2", start="2026-03-10T09:30:00Z", end="2026-03-10T11:00:00Z"),
+        outage("O4", start="2026-03-10T10:00:00Z", end="2026-03-10T10:30:00Z"),
+        on_error=on_error,
+    )
+    assert [o.id for o in data.other.outages] == ["O1", "O3", "O2", "O4"]
+    assert data.problems == [
+        Problem(
+            3,
+            "start",
+            'outage "O2" overlaps outage "O1" of service "MAIL": '
+            "the time they share is counted once",
+            "warning",
+        ),
+        Problem(
+            4,
+            "start",
+            'outage "O4" overlaps outage "O2" of service "MAIL": '
+            "the time they share is counted once",
+            "warning",
+        ),
+    ]
+
+
+def test_touching_outages_do_not_overlap() -> None:
+    data = read(
+        outage("O1", start="2026-03-10T10:00:00+01:00", end="2026-03-10T11:00:00+01:00"),
+        outage("O2", start="2026-03-10T10:00:00Z", end="2026-03-10T10:30:00Z"),
+    )
+    assert data.problems == []
+
+
+def test_an_exact_repeat_is_kept_once() -> None:
+    data = read(outage("O1"), outage("O1"))
+    assert len(data.other.outages) == 1
+    assert data.problems == [
+        Problem(2, "id", 'outage "O1" repeats line 1; it is kept once', "warning")
+    ]
+
+
+# --------------------------------------------------------------------------------------------
+# Blank lines, empty files, odd bytes
+
+
+def test_blank_lines_are_ignored() -> None:
+    raw = b"\n" + jsonl(created()) + b"   \n\r\n" + jsonl(event(seq=2)) + b"\n"
+    data = read_events(io.BytesIO(raw))
+    assert data.problems == []
+    assert data.lines == 6
+    assert len(data.ticket_rows["T1"]) == 2
+    raw = b"\n\n" + jsonl(event(seq=2, at="2026-03-02T10:00:00"))
+    with pytest.raises(EventsFileError, match=r"^<events>:3: at: "):
+        read_events(io.BytesIO(raw))
+
+
+def test_crlf_lines() -> None:
+    raw = jsonl(created()).replace(b"\n", b"\r\n") + jsonl(event(seq=2)).replace(b"\n", b"\r\n")
+    assert len(read_events(io.BytesIO(raw)).ticket_rows["T1"]) == 2
+
+
+@pytest.mark.parametrize("raw", [b"", b"\n", b"\n  \n\r\n"])
+def test_no_records_is_valid(raw: bytes) -> None:
+    data = read_events(io.BytesIO(raw))
+    assert data == EventsData(lines=raw.count(b"\n"))
+    assert data.tickets == {}
+    assert data.other.outages == ()
+
+
+def test_a_byte_order_mark_is_tolerated() -> None:
+    data = read_events(io.BytesIO(b"\xef\xbb\xbf" + jsonl(created())))
+    assert list(data.tickets) == ["T1"]
+
+
+def test_the_garbage_collector_is_resumed() -> None:
+    assert gc.isenabled()
+    read(*VALID)
+    assert gc.isenabled()
+    failure(event())
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        read(*VALID)
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
+
+
+# --------------------------------------------------------------------------------------------
+# The closed lists are the help desk's
+
+
+def test_closed_lists_match_the_help_desk() -> None:
+    from infogerance.helpdesk.workflow import Cause, Kind, Status
+
+    assert tuple(Status.values) == eventsfile.TICKET_STATUSES
+    assert tuple(Kind.values) == eventsfile.TICKET_KINDS
+    assert tuple(Cause.values) == eventsfile.TICKET_CAUSES
+    assert set(eventsfile.TICKET_CAUSES) < set(CAUSES)
+
+
+def test_the_schema_lists_are_the_module_lists() -> None:
+    defs = SCHEMA["$defs"]
+    event_props = defs["ticket_event"]["properties"]
+    assert set(event_props["kind"]["enum"]) == EVENT_KINDS
+    assert event_props["status"]["enum"] == [*eventsfile.TICKET_STATUSES, None]
+    assert event_props["ticket_kind"]["enum"] == [*eventsfile.TICKET_KINDS, None]
+    assert event_props["cause"]["enum"] == [*eventsfile.TICKET_CAUSES, None]
+    assert defs["outage"]["properties"]["cause"]["enum"] == [*CAUSES, None]
+    assert defs["backup_run"]["properties"]["status"]["enum"] == list(BACKUP_STATUSES)
+    branches = [branch["$ref"].removeprefix("#/$defs/") for branch in SCHEMA["oneOf"]]
+    assert branches == list(eventsfile.RECORD_TYPES)
+    for name in eventsfile.RECORD_TYPES:
+        assert list(defs[name]["properties"]) == list(eventsfile._FIELDS[name])
+
+
+# --------------------------------------------------------------------------------------------
+# The JSON Schema and the documentation
+
+
+_SUPPORTED = {
+    "$schema",
+    "$ref",
+    "$defs",
+    "title",
+    "description",
+    "type",
+    "const",
+    "enum",
+    "pattern",
+    "minLength",
+    "minimum",
+    "maximum",
+    "required",
+    "properties",
+    "additionalProperties",
+    "allOf",
+    "anyOf",
+    "oneOf",
+    "not",
+    "if",
+    "then",
+    "else",
+}
+
+
+def _keywords(schema: Any) -> set[str]:
+    """Every keyword used in a schema (property names excluded)."""
+    found: set[str] = set()
+    if isinstance(schema, dict):
+        for key, value in schema.items():
+            found.add(key)
+            if key in ("properties", "$defs"):
+                for sub in value.values():
+                    found |= _keywords(sub)
+            elif isinstance(value, dict | list) and key not in ("enum", "const", "required"):
+                found |= _keywords(value)
+    elif isinstance(schema, list):
+        for sub in schema:
+            found |= _keywords(sub)
+    return found
+
+
+def _is(value: Any, kind: str) -> bool:
+    if kind == "integer":
+        return (type(value) is int) or (type(value) is float and value.is_integer())
+    return {
+        "null": value is None,
+        "boolean": type(value) is bool,
+        "number": type(value) in (int, float),
+        "string": type(value) is str,
+        "object": type(value) is dict,
+        "array": type(value) is list,
+    }[kind]
+
+
+def _same(a: Any, b: Any) -> bool:
+    return (type(a) is bool) == (type(b) is bool) and (a is None) == (b is None) and a == b
+
+
+def mini_errors(schema: dict[str, Any], value: Any, path: str = "") -> list[str]:
+    """The errors of ``value`` against ``schema``: draft 2020-12, the keywords above only."""
+    errors: list[str] = []
+
+    def valid(sub: dict[str, Any]) -> bool:
+        return not mini_errors(sub, value, path)
+
+    if "$ref" in schema:
+        errors += mini_errors(SCHEMA["$defs"][schema["$ref"].removeprefix("#/$defs/")], value, path)
+    if "type" in schema:
+        kinds = schema["type"] if isinstance(schema["type"], list) else [schema["type"]]
+        if not any(_is(value, kind) for kind in kinds):
+            return [*errors, f"{path}: {value!r} is not of type {kinds}"]
+    if "const" in schema and not _same(value, schema["const"]):
+        errors.append(f"{path}: {value!r} is not {schema['const']!r}")
+    if "enum" in schema and not any(_same(value, option) for option in schema["enum"]):
+        errors.append(f"{path}: {value!r} is not one of {schema['enum']}")
+    if type(value) is str:
+        if "pattern" in schema and not re.search(schema["pattern"], value):
+            errors.append(f"{path}: {value!r} does not match")
+        if len(value) < schema.get("minLength", 0):
+            errors.append(f"{path}: {value!r} is too short")
+    if type(value) in (int, float):
+        if "minimum" in schema and value < schema["minimum"]:
+            errors.append(f"{path}: {value!r} < {schema['minimum']}")
+        if "maximum" in schema and value > schema["maximum"]:
+            errors.append(f"{path}: {value!r} > {schema['maximum']}")
+    if type(value) is dict:
+        errors += [
+            f"{path}: {name} is required"
+            for name in schema.get("required", ())
+            if name not in value
+        ]
+        properties = schema.get("properties", {})
+        for name, item in value.items():
+            if name in properties:
+                errors += mini_errors(properties[name], item, f"{path}/{name}")
+            elif schema.get("additionalProperties") is False:
+                errors.append(f"{path}: {name} is not allowed")
+    for sub in schema.get("allOf", ()):
+        errors += mini_errors(sub, value, path)
+    if "anyOf" in schema and not any(valid(sub) for sub in schema["anyOf"]):
+        errors.append(f"{path}: no branch of anyOf matches")
+    if "oneOf" in schema and sum(valid(sub) for sub in schema["oneOf"]) != 1:
+        errors.append(f"{path}: not exactly one branch of oneOf matches")
+    if "not" in schema and valid(schema["not"]):
+        errors.append(f"{path}: matches a schema it must not")
+    if "if" in schema:
+        branch = schema.get("then") if valid(schema["if"]) else schema.get("else")
+        if branch is not None:
+            errors += mini_errors(branch, value, path)
+    return errors
+
+
+def schema_errors(value: Any) -> list[str]:
+    if jsonschema is not None:
+        validator = jsonschema.Draft202012Validator(SCHEMA)
+        return [error.message for error in validator.iter_errors(value)]
+    return mini_errors(SCHEMA, value)
+
+
+def test_the_schema_uses_only_known_keywords() -> None:
+    assert SCHEMA["$schema"] == "https://json-schema.org/draft/2020-12/schema"
+    assert _keywords(SCHEMA) <= _SUPPORTED
+    if jsonschema is not None:
+        jsonschema.Draft202012Validator.check_schema(SCHEMA)
+
+
+def doc_examples() -> list[str]:
+    """Every line of the ```json blocks of docs/formats/events.md."""
+    blocks = re.findall(r"^```json\n(.*?)^```$", DOC.read_text(encoding="utf-8"), re.M | re.S)
+    return [line for block in blocks for line in block.splitlines() if line.strip()]
+
+
+def test_every_type_has_a_documented_example() -> None:
+    types = {orjson.loads(line)["type"] for line in doc_examples()}
+    assert types == set(eventsfile.RECORD_TYPES)
+
+
+@pytest.mark.parametrize("line", doc_examples())
+def test_the_documented_examples_match_the_schema(line: str) -> None:
+    assert schema_errors(orjson.loads(line)) == []
+
+
+def test_the_documented_examples_are_a_valid_file() -> None:
+    data = read_events(io.BytesIO("\n".join(doc_examples()).encode()))
+    assert data.problems == []
+    assert data.tickets == {
+        "INC-2026-0042": TicketInfo("INC-2026-0042", "MESSAGERIE", "incident", "client")
+    }
+    assert len(data.ticket_rows["INC-2026-0042"]) == 12
+    other = data.other
+    counts = [len(getattr(other, name)) for name in other.__dataclass_fields__]
+    assert counts == [1] * 7
+
+
+@pytest.mark.parametrize("line", VALID, ids=lambda line: f"{line['type']}")
+def test_the_fixtures_match_the_schema(line: dict[str, Any]) -> None:
+    assert schema_errors(line) == []
+
+
+SCHEMA_REJECTS = [
+    event(seq=3, at="2026-03-02T09:00:00"),
+    event(seq=0),
+    event(seq="3"),
+    event(seq=3, sttus="new"),
+    event(seq=3, kind="status"),
+    event(seq=3, kind="status", status=None),
+    event(seq=3, kind="priority"),
+    event(seq=3, service="MAIL"),
+    event(seq=3, cause="planned_maintenance"),
+    {k: v for k, v in created().items() if k != "service"},
+    created(ticket_kind="change"),
+    outage("O1", start="2026-03-10 14:00:00+01:00"),
+    outage("O1", cause="nobody"),
+    {
+        "type": "maintenance",
+        "id": "M9",
+        "service": "MAIL",
+        "start": "2026-03-14T22:00:00+01:00",
+        "end": "2026-03-15T02:00:00+01:00",
+        "approved": "true",
+    },
+    {"type": "satisfaction", "ticket": "T1", "service": "MAIL", "at": "2026-03-05T09:30:00Z"}
+    | {"score": 6},
+    {"type": "ticket_evnt", "ticket": "T1"},
+    {"ticket": "T1", "seq": 1},
+    {"type": "patch", "id": "", "service": "OPS", "released_at": "2026-03-04T18:00:00Z"},
+]
+
+
+@pytest.mark.parametrize("line", SCHEMA_REJECTS)
+def test_the_schema_rejects_bad_lines(line: dict[str, Any]) -> None:
+    assert schema_errors(line) != []
+
+
+@pytest.mark.parametrize(("value", "pattern_rejects"), BAD_INSTANTS)
+def test_the_schema_agrees_on_instants(value: Any, pattern_rejects: bool) -> None:
+    assert (schema_errors(created(at=value)) != []) is pattern_rejects
+    for good in GOOD_INSTANTS:
+        assert schema_errors(created(at=good)) == []
