@@ -19,13 +19,17 @@ NOON = dt.datetime(2026, 11, 28, 12, 0, tzinfo=dt.UTC)
 
 @pytest.mark.django_db
 def test_one_occurrence_per_slot() -> None:
-    jobs = {"audit.verify_chain", "helpdesk.check_clocks"}
+    jobs = {"audit.verify_chain", "helpdesk.check_clocks", "sla.draft_reports"}
     assert set(scheduler.tick(NOON, worker_id="a")) == jobs
     # 30 seconds later, another scheduler (or the same one): nothing more to do.
     assert scheduler.tick(NOON + dt.timedelta(seconds=30), worker_id="b") == []
-    assert DBTaskResult.objects.count() == 2
-    # Five hours later: a new minute for the clock check, the same day for the audit.
-    assert scheduler.tick(NOON + dt.timedelta(hours=5), worker_id="b") == ["helpdesk.check_clocks"]
+    assert DBTaskResult.objects.count() == 3
+    # Five hours later: a new minute for the clock check and a new hour for the monthly
+    # drafts, the same day for the audit.
+    assert set(scheduler.tick(NOON + dt.timedelta(hours=5), worker_id="b")) == {
+        "helpdesk.check_clocks",
+        "sla.draft_reports",
+    }
     # The next day is a new slot for both.
     assert set(scheduler.tick(NOON + dt.timedelta(days=1), worker_id="b")) == jobs
     slots = list(
@@ -68,10 +72,11 @@ def test_concurrent_schedulers_never_double_run() -> None:
     for t in threads:
         t.join()
     assert not errors
-    # Both jobs are due; for each, exactly one of the eight schedulers claims it.
-    assert sorted(len(r) for r in results) in ([0] * 7 + [2], [0] * 6 + [1, 1])
-    assert DBTaskResult.objects.count() == 2
-    assert ScheduledOccurrence.objects.count() == 2
+    # The three jobs are due; for each, exactly one of the eight schedulers claims it.
+    claimed = sorted(name for names in results for name in names)
+    assert claimed == ["audit.verify_chain", "helpdesk.check_clocks", "sla.draft_reports"]
+    assert DBTaskResult.objects.count() == 3
+    assert ScheduledOccurrence.objects.count() == 3
 
 
 @pytest.mark.django_db(transaction=True)

@@ -511,8 +511,8 @@ def _file_sha256(path: str) -> str:
 def cmd_sla_evaluate(args: argparse.Namespace) -> int:
     setup_django()
     import datetime as dt
-    import json
 
+    import orjson
     from django.utils import translation
 
     from infogerance.contracts.loader import ContractFileError, load_contract, problems_text
@@ -562,14 +562,16 @@ def cmd_sla_evaluate(args: argparse.Namespace) -> int:
     }
     evaluation = evaluate(document, data, args.period, now=now, held=set(args.held), inputs=inputs)
     if args.format == "json":
-        text = json.dumps(evaluation_to_json(evaluation), ensure_ascii=False, indent=2) + "\n"
+        data_out = orjson.dumps(evaluation_to_json(evaluation), option=orjson.OPT_INDENT_2) + b"\n"
     else:
-        text = evaluation_table(evaluation)
+        data_out = evaluation_table(evaluation).encode("utf-8")
     if args.output:
-        with open(args.output, "w", encoding="utf-8") as handle:
-            handle.write(text)
+        with open(args.output, "wb") as handle:
+            handle.write(data_out)
     else:
-        sys.stdout.write(text)
+        sys.stdout.flush()
+        sys.stdout.buffer.write(data_out)
+        sys.stdout.buffer.flush()
     return 0
 
 

@@ -22,7 +22,13 @@ from infogerance.contracts.services import import_contract
 from infogerance.helpdesk import services as helpdesk
 from infogerance.helpdesk.models import Ticket, TicketEvent
 from infogerance.sla import services
-from infogerance.sla.models import DisputeState, ReportRevision, ReportState, ServiceRecord
+from infogerance.sla.models import (
+    DisputeState,
+    MonthlyReport,
+    ReportRevision,
+    ReportState,
+    ServiceRecord,
+)
 
 MINIMAL = (Path(__file__).resolve().parents[1] / "contracts" / "minimal.yaml").read_text(
     encoding="utf-8"
@@ -142,6 +148,14 @@ def test_review_freeze_and_a_new_revision(world: Any, contract: Any) -> None:
     services.compute_report(actor=admin, contract=contract, period="2026-03", now=MAY)
     report.refresh_from_db()
     assert (report.state, report.revision, report.frozen_revision) == (ReportState.REVIEW, 2, 1)
+    # Freezing what someone reviewed: revision 3 computed meanwhile, revision 2 is not frozen.
+    services.compute_report(actor=admin, contract=contract, period="2026-03 ", now=MAY)
+    with pytest.raises(ValidationError) as error:
+        services.freeze_report(actor=admin, report=report, expected_revision=2)
+    assert "revision" in error.value.message_dict
+    report = services.freeze_report(actor=admin, report=report, expected_revision=3)
+    assert (report.state, report.frozen_revision) == (ReportState.FROZEN, 3)
+    assert MonthlyReport.objects.count() == 1  # "2026-03 " is the same month
 
 
 def test_a_dispute_holds_then_the_committee_waives(world: Any, contract: Any) -> None:

@@ -5,3 +5,6 @@ class SlaConfig(AppConfig):
     name = "infogerance.sla"
     label = "sla"
     verbose_name = "Service levels"
+
+    def ready(self) -> None:
+        from infogerance.sla import tasks  # noqa: F401

@@ -232,9 +232,12 @@ def _measure_tickets(
         if not log.times:
             continue
         first, last = log.times[0], log.times[-1]
+        priorities = set(log.priorities)
         for group, start, end, as_of, stop in groups_for(info.service):
             if first >= end or (last < start and log.levels[-1] >= stop):
                 continue  # opened after the period, or stopped for good before it
+            if priorities.isdisjoint(group.spec.targets):
+                continue  # never a priority this clock has a target for: not applicable
             result = clocks.compute_clock(group.spec, log, as_of, explain=False)
             level = group.by_priority.get(result.priority) if result.priority else None
             if level is None or result.target is None:

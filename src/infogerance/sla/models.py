@@ -154,3 +154,6 @@ class Dispute(TenantOwned):
                 name="sla_one_open_dispute_per_level",
             )
         ]
+
+    def __str__(self) -> str:
+        return f"{self.report} {self.level_id}"

@@ -318,8 +318,11 @@ def compute_report(
     scope.require(actor, Perm.MANAGE_REPORTS, contract.organization)
     try:
         year, month = parse_month(period)
-    except PeriodError as exc:
-        raise ValidationError({"period": [str(exc)]}) from None
+    except PeriodError:
+        raise ValidationError(
+            {"period": [_("Write the month as YYYY-MM, e.g. 2026-03.")]}
+        ) from None
+    period = f"{year:04d}-{month:02d}"
     now = now or timezone.now()
     start, _end = month_bounds(year, month, timezone.get_default_timezone())
     if start > now:
@@ -383,9 +386,20 @@ def submit_report(*, actor: Any, report: MonthlyReport) -> MonthlyReport:
 
 
 @service
-def freeze_report(*, actor: Any, report: MonthlyReport) -> MonthlyReport:
-    """Review → frozen: the revision shown becomes the month's figures of record."""
-    report = _move(actor, report, ReportState.REVIEW, ReportState.FROZEN, "sla.report.freeze")
+def freeze_report(
+    *, actor: Any, report: MonthlyReport, expected_revision: int | None = None
+) -> MonthlyReport:
+    """Review → frozen: the revision shown becomes the month's figures of record.
+    ``expected_revision``: the revision the person reviewed; if a recomputation made another
+    one meanwhile, nothing is frozen."""
+    report = _move(
+        actor,
+        report,
+        ReportState.REVIEW,
+        ReportState.FROZEN,
+        "sla.report.freeze",
+        expected_revision=expected_revision,
+    )
     report.frozen_revision = report.revision
     report.frozen_at = timezone.now()
     report.frozen_by = actor_label(actor)
@@ -393,9 +407,25 @@ def freeze_report(*, actor: Any, report: MonthlyReport) -> MonthlyReport:
     return report
 
 
-def _move(actor: Any, report: MonthlyReport, source: str, target: str, action: str) -> Any:
+def _move(
+    actor: Any,
+    report: MonthlyReport,
+    source: str,
+    target: str,
+    action: str,
+    expected_revision: int | None = None,
+) -> Any:
     scope.require(actor, Perm.MANAGE_REPORTS, report.organization)
     locked = MonthlyReport.objects.select_for_update().get(pk=report.pk)
+    if expected_revision is not None and locked.revision != expected_revision:
+        raise ValidationError(
+            {
+                "revision": [
+                    _("Revision %(n)d was computed meanwhile; review it before freezing.")
+                    % {"n": locked.revision}
+                ]
+            }
+        )
     if locked.state != source:
         raise ValidationError(
             {
