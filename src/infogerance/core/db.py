@@ -23,13 +23,14 @@ def value_rows(queryset: QuerySet[Any, Any]) -> Iterator[tuple[Any, ...]]:
     (numbers, text, dates with time zone), fetched at once."""
     connection = connections[queryset.db]
     if connection.vendor != "postgresql" or connection.timezone_name != "UTC":
-        yield from queryset
+        yield from queryset.all()  # a query of its own, as on PostgreSQL
         return
     from psycopg.types.datetime import TimestamptzLoader
 
     sql, params = queryset.query.sql_with_params()
     with connection.cursor() as cursor:
-        raw = cursor.cursor  # psycopg's own cursor: its adapters are its own copy
-        raw.adapters.register_loader("timestamptz", TimestamptzLoader)
-        raw.execute(sql, params)
-        yield from raw.fetchall()
+        # The loader goes on psycopg's own cursor (its adapters are its own copy); the query
+        # goes through Django's wrapper, so it is logged and counted like any other.
+        cursor.cursor.adapters.register_loader("timestamptz", TimestamptzLoader)
+        cursor.execute(sql, params)
+        yield from cursor.fetchall()
