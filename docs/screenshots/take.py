@@ -28,6 +28,7 @@ SECTIONS = [
     ("contract", "/contracts/1/", "main"),
     ("contract-levels", "/contracts/1/", "#levels"),
     ("contract-calendars", "/contracts/1/", "#calendars"),
+    ("report", "/reports/1/", "main"),
 ]
 
 

@@ -79,6 +79,7 @@ def load() -> bool:
         )
     load_contracts(orgs, actor)
     load_tickets(orgs)
+    load_last_month(orgs, actor)
     return True
 
 
@@ -136,6 +137,97 @@ def load_tickets(orgs: dict[str, Organization]) -> int:
         for status in statuses:
             ticket = helpdesk.transition(ticket, actor=engineer, status=status)
     return len(DEMO_TICKETS)
+
+
+# Last month's history: (service, title, impact, urgency, day, hour, minutes to the
+# intervention, minutes to the restoration), opened and worked through the services, then
+# placed in last month (events are immutable through the ORM: the demo writes them as they
+# would have been written then).
+DEMO_HISTORY = [
+    ("EXPL", "Base de données de production arrêtée", "majeur", "haute", 3, 9, 20, 150),
+    ("EXPL", "Sauvegarde nocturne en échec", "significatif", "haute", 6, 10, 45, 300),
+    ("CDS", "Messagerie inaccessible pour un service", "significatif", "moyenne", 10, 14, 200, 600),
+    ("CDS", "Imprimante du siège hors service", "limite", "basse", 12, 11, 90, 1500),
+    ("PARC", "Poste à remplacer", "limite", "moyenne", 17, 9, 300, 3000),
+    ("EXPL", "Lenteurs de l'ERP", "majeur", "moyenne", 24, 16, 35, 420),
+]
+
+
+def load_last_month(orgs: dict[str, Organization], actor: SystemActor) -> str | None:
+    """Last month on the first example contract: tickets, outages and backup runs, and its
+    monthly report computed (a draft), so that the service-level pages have something to
+    show."""
+    import datetime as dt
+    import json
+
+    from django.utils import timezone
+
+    from infogerance.contracts.models import Contract
+    from infogerance.helpdesk import services as helpdesk
+    from infogerance.helpdesk.models import Ticket, TicketEvent
+    from infogerance.sla.services import compute_report, record_operations
+
+    contract = Contract.objects.filter(organization=orgs["martin"]).first()
+    if contract is None:
+        return None
+    today = timezone.localdate()
+    last = today.replace(day=1) - dt.timedelta(days=1)
+    tz = timezone.get_default_timezone()
+    requester = User.objects.get(email="dsi@martin.example")
+    engineer = User.objects.get(email="tech@nordline.example")
+    for code, title, impact, urgency, day, hour, to_start, to_restore in DEMO_HISTORY:
+        ticket = helpdesk.open_ticket(
+            actor=requester,
+            client=orgs["martin"],
+            contract=contract,
+            service_code=code,
+            title=title,
+            impact=impact,
+            urgency=urgency,
+        )
+        ticket = helpdesk.assign(ticket, actor=engineer, assignee=engineer)
+        for status in ("intervention_started", "restored", "resolved"):
+            ticket = helpdesk.transition(ticket, actor=engineer, status=status)
+        opened = dt.datetime(last.year, last.month, min(day, last.day), hour, tzinfo=tz)
+        offsets = [0, 1, to_start, to_restore, to_restore + 30]
+        for seq, minutes in enumerate(offsets, start=1):
+            TicketEvent.objects.filter(ticket=ticket, seq=seq).update(
+                at=opened + dt.timedelta(minutes=minutes)
+            )
+        Ticket.objects.filter(pk=ticket.pk).update(
+            created_at=opened, updated_at=opened + dt.timedelta(minutes=offsets[-1])
+        )
+    lines = [
+        {
+            "type": "outage",
+            "id": f"INC-{last:%Y%m}-{n}",
+            "service": "EXPL",
+            "start": dt.datetime(last.year, last.month, day, 10, tzinfo=tz).isoformat(),
+            "end": dt.datetime(last.year, last.month, day, 10, minutes, tzinfo=tz).isoformat(),
+        }
+        for n, (day, minutes) in enumerate([(3, 40), (24, 55)], start=1)
+    ]
+    for day in range(1, last.day + 1):
+        for scope_name in ("erp-db", "fichiers"):
+            failed = (day, scope_name) in {(9, "erp-db"), (21, "fichiers")}
+            lines.append(
+                {
+                    "type": "backup_run",
+                    "id": f"SAV-{last:%Y%m}{day:02d}-{scope_name}",
+                    "service": "SAUV",
+                    "scope": scope_name,
+                    "scheduled_at": dt.datetime(
+                        last.year, last.month, day, 1, tzinfo=tz
+                    ).isoformat(),
+                    "status": "failed" if failed else "success",
+                }
+            )
+    record_operations(
+        actor=actor, contract=contract, text="".join(json.dumps(line) + "\n" for line in lines)
+    )
+    period = f"{last:%Y-%m}"
+    compute_report(actor=actor, contract=contract, period=period)
+    return period
 
 
 # The example contracts of the repository, and the client each one belongs to.
