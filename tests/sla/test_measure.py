@@ -331,3 +331,25 @@ def test_periods() -> None:
             parse_month(bad)
     start, end = month_bounds(2026, 12, PARIS)
     assert (start, end) == (datetime(2026, 12, 1, tzinfo=PARIS), datetime(2027, 1, 1, tzinfo=PARIS))
+
+
+def test_a_quarterly_level_sharing_a_clock_with_a_monthly_one() -> None:
+    # gtr-p2 becomes quarterly: it shares its clock with the monthly gtr-other, and comes
+    # first in the clock's group.
+    text = CONTRACT.replace("    compliance: 90\n", "    compliance: 90\n    period: quarter\n")
+    document = load_contract(text)
+    tickets = {info.id: info for info, _log in TICKETS}
+    logs = {info.id: log for info, log in TICKETS}
+    february = measure(
+        document, "2026-02", tickets=tickets, logs=logs, other=OtherData(), now=paris(5, 1, 0)
+    )
+    by_id = {r.level_id: r for r in february.results}
+    assert by_id["gtr-p2"].details == {"period": "quarter", "measured_in": "2026-03"}
+    assert by_id["gtr-p2"].met is None
+    assert by_id["gtr-other"].sample == 0  # nothing stopped in February
+    march = measure(
+        document, "2026-03", tickets=tickets, logs=logs, other=OtherData(), now=paris(5, 1, 0)
+    )
+    p2 = next(r for r in march.results if r.level_id == "gtr-p2")
+    # Measured over January–March: the same tickets as in the monthly case.
+    assert [i.ref for i in p2.items] == ["T6", "T1", "T2"]

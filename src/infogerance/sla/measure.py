@@ -82,6 +82,7 @@ _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _US = timedelta(microseconds=1)
 _MILLION = Decimal(1_000_000)
 _DAY_US = 86_400_000_000
+_ZERO_TD = timedelta(0)
 _WAITING = frozenset({"waiting_client", "access_refused", "third_party"})
 _RESOLVED_RANK = clocks.MILESTONES.index("resolved") + 1
 _NO_EVENTS = clocks.TicketLog.from_rows(())
@@ -220,7 +221,10 @@ def _measure_tickets(
         if found is None:
             found = []
             for group in clock_groups(document, service, calendars):
-                start, end = bounds[group.levels[0].id]
+                due = [level for level in group.levels if level.id in accumulators]
+                if not due:
+                    continue  # none of its levels is measured this month
+                start, end = bounds[due[0].id]
                 as_of = min(end.astimezone(UTC), now)
                 stop = clocks.MILESTONES.index(group.spec.stop) + 1
                 found.append((group, _micros(start), _micros(end), as_of, stop))
@@ -240,7 +244,7 @@ def _measure_tickets(
                 continue  # never a priority this clock has a target for: not applicable
             result = clocks.compute_clock(group.spec, log, as_of, explain=False)
             level = group.by_priority.get(result.priority) if result.priority else None
-            if level is None or result.target is None:
+            if level is None or result.target is None or level.id not in accumulators:
                 continue
             acc = accumulators[level.id]
             if result.stopped_at is None:
@@ -290,9 +294,6 @@ def _measure_tickets(
             level, items, threshold, excluded=excluded, target_us=target // _US
         )
     return results
-
-
-_ZERO_TD = timedelta(0)
 
 
 def _first_contact(
