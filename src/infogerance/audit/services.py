@@ -61,7 +61,9 @@ def record(
         target_type = target_type or target._meta.label_lower
         target_id = target_id or str(target.pk)
         target_repr = target_repr or str(target)
-    with transaction.atomic(using=using):
+    # No savepoint: an audit append that fails must fail the caller's whole transaction
+    # anyway (saves two round trips per write).
+    with transaction.atomic(using=using, savepoint=False):
         _lock_chain(using)
         last = AuditEvent.objects.using(using).order_by("-seq").values("seq", "hash").first()
         event = AuditEvent(

@@ -10,7 +10,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from infogerance.audit.services import record
-from infogerance.contracts.models import Contract
+from infogerance.contracts.models import Contract, ContractVersion
 from infogerance.core.actors import SystemActor, actor_id, actor_label
 from infogerance.core.services import service
 from infogerance.helpdesk.models import Ticket, TicketEvent
@@ -91,8 +91,12 @@ def _audit(actor: Any, action: str, ticket: Ticket, after: dict[str, Any]) -> No
     )
 
 
-def priority_for(contract: Contract, impact: str, urgency: str) -> str:
-    version = contract.version_in_force(timezone.localdate()) or contract.latest
+def priority_for(
+    contract: Contract, impact: str, urgency: str, version: ContractVersion | None = None
+) -> str:
+    """The priority of ``impact`` × ``urgency`` in the contract's matrix (of ``version``,
+    else of the version in force today)."""
+    version = version or contract.version_in_force(timezone.localdate()) or contract.latest
     document = version.parsed() if version else None
     matrix = document.priority_matrix if document else None
     if matrix is None:
@@ -142,11 +146,12 @@ def open_ticket(
         errors["channel"] = [_("Unknown channel.")]
     if errors:
         raise ValidationError(errors)
-    priority = priority_for(contract, impact, urgency)
+    priority = priority_for(contract, impact, urgency, version)
     who = requester or (actor if isinstance(actor, User) else None)
     if who is None:
         raise ValidationError({"requester": [_("Say who asks (a member of the client).")]})
-    Organization.objects.select_for_update().get(pk=client.pk)  # numbers: one at a time
+    # Numbers: one at a time per client (the lock is the point, not the row).
+    Organization.objects.select_for_update().filter(pk=client.pk).values_list("pk").get()
     number = (Ticket.objects.filter(organization=client).aggregate(m=Max("number"))["m"] or 0) + 1
     now = timezone.now()
     ticket = Ticket.objects.create(
@@ -178,7 +183,6 @@ def open_ticket(
         actor_label=actor_label(actor)[:254],
         data={"impact": impact, "urgency": urgency, "service": service_code, "kind": kind},
     )
-    ticket.refresh_from_db()
     _audit(
         actor,
         "ticket.create",
