@@ -743,3 +743,37 @@ def test_is_open_matches_the_reference(spec: CalendarSpec, at: datetime) -> None
     around = ref_intervals(spec, at - timedelta(days=1), at + timedelta(days=1))
     instant = at.astimezone(UTC)
     assert compile_calendar(spec).is_open(at) == any(s <= instant < e for s, e in around)
+
+
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.sampled_from(["ho", "hno", "h24", "nights", "friday_night"]),
+    # Around the block boundary of 2026-02 (block 26 starts 2026-02-26 ~) and far years too.
+    st.integers(
+        int(datetime(1950, 1, 1, tzinfo=UTC).timestamp()) * 10**6,
+        int(datetime(2080, 1, 1, tzinfo=UTC).timestamp()) * 10**6,
+    ),
+    st.integers(0, 3 * 2**26 * 10**6),
+)
+def test_business_micros_is_business_duration_in_microseconds(
+    which: str, start: int, length: int
+) -> None:
+    calendar = {
+        "ho": ho,
+        "hno": hno,
+        "h24": h24,
+        "nights": compile_calendar(NIGHTS),
+        "friday_night": compile_calendar(FRIDAY_NIGHT),
+    }[which]
+    end = start + length
+    a, b = EPOCH + start * US, EPOCH + end * US
+    assert calendar.business_micros(start, end) == calendar.business_duration(a, b) // US
+    # Within one block (the inlined path) as well as across blocks.
+    near = start + length % (86_400 * 10**6 * 40)
+    assert (
+        calendar.business_micros(start, near)
+        == calendar.business_duration(a, EPOCH + near * US) // US
+    )

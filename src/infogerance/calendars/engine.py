@@ -585,10 +585,26 @@ class Calendar:
         path of the clocks, which keep instants as integers between events."""
         if end < start:
             raise CalendarError(f"end {end} is before start {start} (epoch microseconds)")
+        sa, sb = start // _MILLION, end // _MILLION  # bounds are whole seconds
+        k = sa // _BLOCK
+        if k == sb // _BLOCK:  # the usual case, inlined: one block, two look-ups
+            block = self._blocks.get(k) or self._far.get(k) or self._load(k)
+            bounds, cum, _ = block
+            i = bisect_right(bounds, sa) - 1
+            j = bisect_right(bounds, sb, i) - 1
+            fa = (
+                (int(cum[i]) * _MILLION + start - int(bounds[i]) * _MILLION)
+                if i & 1
+                else (int(cum[i]) * _MILLION)
+            )
+            fb = (
+                (int(cum[j]) * _MILLION + end - int(bounds[j]) * _MILLION)
+                if j & 1
+                else (int(cum[j]) * _MILLION)
+            )
+            return fb - fa
         ka, before_a = self._business_before(start)
         kb, before_b = self._business_before(end)
-        if ka == kb:
-            return before_b - before_a
         return sum(self._total(k) for k in range(ka, kb)) * _MILLION + before_b - before_a
 
     def intervals(self, start: datetime, end: datetime) -> list[tuple[datetime, datetime]]:

@@ -90,7 +90,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
 from types import MappingProxyType
-from typing import Any, Final
+from typing import Any, Final, NamedTuple
 
 from infogerance.calendars import Calendar
 
@@ -99,11 +99,13 @@ __all__ = [
     "EVENT_KINDS",
     "MILESTONES",
     "PRIORITY_RULES",
+    "ClockFigures",
     "ClockInterval",
     "ClockResult",
     "ClockSpec",
     "TicketEvent",
     "TicketLog",
+    "clock_figures",
     "compute_clock",
     "explain",
     "target_duration",
@@ -523,6 +525,83 @@ def _reached(
     return _instant(fallback).astimezone(calendar.tz)  # target 0 and nothing counted yet
 
 
+@dataclass(slots=True)
+class _Judgement:
+    """What both outputs of a clock are made of (instants in epoch microseconds)."""
+
+    run: _Run
+    status: str | None  # the ticket's status at ``now``
+    current_priority: str | None
+    segments: list[tuple[int, int, bool, str]] = field(default_factory=list)
+    runs: list[tuple[int, int]] = field(default_factory=list)
+    elapsed: int = 0
+    stopped: int | None = None  # index of the stopping event while stopped
+    restarted: int | None = None
+    priority: str | None = None  # the priority whose target applies
+    target: timedelta | None = None
+    state: str = "not_started"
+    paused: bool = False
+
+
+def _judge(spec: ClockSpec, log: TicketLog, now_us: int) -> _Judgement:
+    run = _replay(spec, log, now_us)
+    last = run.last - 1
+    judgement = _Judgement(
+        run,
+        log.statuses[last] if run.last else None,
+        log.priorities[last] if run.last else None,
+    )
+    if run.first is None:
+        priority = judgement.current_priority
+        judgement.priority = priority
+        judgement.target = spec.targets.get(priority) if priority is not None else None
+        if priority is not None and judgement.target is None:
+            judgement.state = "not_applicable"
+        return judgement
+    started = log.times[run.first]
+    stopped = run.stopped if run.phase == _STOPPED else None
+    judgement.stopped = stopped
+    end = log.times[stopped] if stopped is not None else now_us
+    judgement.segments = _segments(spec, log, run, end)
+    judgement.runs = _counted_runs(judgement.segments)
+    business = spec.calendar.business_micros
+    judgement.elapsed = sum(business(a, b) for a, b in judgement.runs)
+    if spec.on_priority_change == "restart" and run.restart is not None:
+        judgement.restarted = run.restart if run.restart > started else None
+    if not run.seen:
+        judgement.priority = judgement.current_priority
+        judgement.state = "not_applicable"
+        return judgement
+    if spec.on_priority_change == "strictest":
+        priority = min(run.seen, key=lambda p: spec.targets[p])  # first of the smallest
+    else:
+        assert run.clock_priority is not None  # seen is not empty
+        priority = run.clock_priority
+    judgement.priority = priority
+    target = judgement.target = spec.targets[priority]
+    judgement.paused = judgement.status in spec.pause_statuses
+    elapsed = judgement.elapsed * _US
+    if elapsed > target:
+        judgement.state = "breached"
+    elif run.phase == _STOPPED:
+        judgement.state = "met"
+    else:
+        judgement.state = "paused" if judgement.paused else "running"
+    return judgement
+
+
+def _reached_at(spec: ClockSpec, log: TicketLog, judgement: _Judgement) -> datetime:
+    """The instant the counted time reached the target (the judgement's elapsed ≥ target)."""
+    assert judgement.target is not None and judgement.run.first is not None
+    started = log.times[judgement.run.first]
+    return _reached(
+        judgement.runs,
+        judgement.target // _US,
+        spec.calendar,
+        judgement.restarted or started,
+    )
+
+
 def compute_clock(
     spec: ClockSpec,
     events: Iterable[TicketEvent] | TicketLog,
@@ -539,45 +618,27 @@ def compute_clock(
     log = events if isinstance(events, TicketLog) else TicketLog.of(events)
     calendar = spec.calendar
     tz = calendar.tz
-    run = _replay(spec, log, now_us)
+    judgement = _judge(spec, log, now_us)
+    run = judgement.run
     as_of = now.astimezone(tz)
     if run.first is None:
-        priority = log.priorities[run.last - 1] if run.last else None
-        target = spec.targets.get(priority) if priority is not None else None
-        unknown = priority is not None and target is None
         return ClockResult(
             level_id=spec.level_id,
             metric=spec.metric,
             as_of=as_of,
-            state="not_applicable" if unknown else "not_started",
+            state=judgement.state,
             elapsed=_ZERO,
-            target=target,
-            remaining=target,
+            target=judgement.target,
+            remaining=judgement.target,
             deadline=None,
             started_at=None,
             stopped_at=None,
             breached_at=None,
-            priority=priority,
+            priority=judgement.priority,
         )
-
-    started = log.times[run.first]
-    stopped = run.stopped if run.phase == _STOPPED else None
-    end = log.times[stopped] if stopped is not None else now_us
-    segments = _segments(spec, log, run, end)
-    runs = _counted_runs(segments)
-    elapsed_us = 0
-    for a, b in runs:
-        elapsed_us += calendar.business_micros(a, b)
-    elapsed = elapsed_us * _US
-    restarted = (
-        run.restart
-        if spec.on_priority_change == "restart"
-        and run.restart is not None
-        and run.restart > started
-        else None
-    )
-    status = log.statuses[run.last - 1]
-    current_priority = log.priorities[run.last - 1]
+    elapsed = judgement.elapsed * _US
+    stopped = judgement.stopped
+    restarted = judgement.restarted
     base: dict[str, Any] = {
         "level_id": spec.level_id,
         "metric": spec.metric,
@@ -585,48 +646,58 @@ def compute_clock(
         "elapsed": elapsed,
         "started_at": log.ats[run.first].astimezone(tz),
         "stopped_at": None if stopped is None else log.ats[stopped].astimezone(tz),
-        "intervals": _explained(spec, segments) if explain else [],
+        "intervals": _explained(spec, judgement.segments) if explain else [],
         "restarted_at": None if restarted is None else _instant(restarted).astimezone(tz),
+        "state": judgement.state,
+        "priority": judgement.priority,
     }
-    if not run.seen:
-        return ClockResult(
-            state="not_applicable",
-            target=None,
-            remaining=None,
-            deadline=None,
-            breached_at=None,
-            priority=current_priority,
-            **base,
-        )
-
-    if spec.on_priority_change == "strictest":
-        priority = min(run.seen, key=lambda p: spec.targets[p])  # first of the smallest
-    else:
-        assert run.clock_priority is not None  # seen is not empty
-        priority = run.clock_priority
-    target = spec.targets[priority]
+    target = judgement.target
+    if target is None:
+        return ClockResult(target=None, remaining=None, deadline=None, breached_at=None, **base)
     remaining = target - elapsed
-    reached = (
-        _reached(runs, target // _US, calendar, restarted or started) if elapsed >= target else None
-    )
-    paused = status in spec.pause_statuses
-    if elapsed > target:
-        state = "breached"
-    elif run.phase == _STOPPED:
-        state = "met"
-    else:
-        state = "paused" if paused else "running"
+    reached = _reached_at(spec, log, judgement) if elapsed >= target else None
     deadline: datetime | None = None
-    if run.phase == _RUNNING and not paused:
+    if run.phase == _RUNNING and not judgement.paused:
         deadline = calendar.add_business_time(now, remaining) if remaining > _ZERO else reached
     return ClockResult(
-        state=state,
         target=target,
         remaining=remaining,
         deadline=deadline,
-        breached_at=reached if state == "breached" else None,
-        priority=priority,
+        breached_at=reached if judgement.state == "breached" else None,
         **base,
+    )
+
+
+class ClockFigures(NamedTuple):
+    """A clock's figures, for measurements: what :func:`compute_clock` says, without the
+    datetimes, the deadline or the explanation (instants and durations in microseconds)."""
+
+    state: str
+    elapsed: int
+    target: int | None
+    priority: str | None
+    #: Epoch microseconds of the stop (``None`` while not stopped) and of the instant the
+    #: target was reached (``None`` unless breached).
+    stopped: int | None
+    breached: int | None
+
+
+def clock_figures(spec: ClockSpec, log: TicketLog, now_us: int) -> ClockFigures:
+    """:func:`compute_clock`'s verdict at ``now_us`` (epoch microseconds), cheaply: the same
+    judgement, none of the presentation."""
+    judgement = _judge(spec, log, now_us)
+    target = judgement.target
+    breached = None
+    if judgement.state == "breached":
+        breached = _micros(_reached_at(spec, log, judgement))
+    stopped = judgement.stopped
+    return ClockFigures(
+        judgement.state,
+        judgement.elapsed,
+        None if target is None else target // _US,
+        judgement.priority,
+        None if stopped is None else log.times[stopped],
+        breached,
     )
 
 

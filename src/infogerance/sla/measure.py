@@ -82,7 +82,6 @@ _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _US = timedelta(microseconds=1)
 _MILLION = Decimal(1_000_000)
 _DAY_US = 86_400_000_000
-_ZERO_TD = timedelta(0)
 _WAITING = frozenset({"waiting_client", "access_refused", "third_party"})
 _RESOLVED_RANK = clocks.MILESTONES.index("resolved") + 1
 _NO_EVENTS = clocks.TicketLog.from_rows(())
@@ -214,9 +213,10 @@ def _measure_tickets(
         return {}
     accumulators = {level.id: _Acc() for level in levels}
     fcr_levels = [level for level in levels if level.metric == Metric.FIRST_CONTACT_RESOLUTION]
-    groups_of: dict[str, list[tuple[ClockGroup, int, int, datetime, int]]] = {}
+    excluded_causes = {level.id: {str(c) for c in level.exclusions.causes} for level in levels}
+    groups_of: dict[str, list[tuple[ClockGroup, int, int, int, int]]] = {}
 
-    def groups_for(service: str) -> list[tuple[ClockGroup, int, int, datetime, int]]:
+    def groups_for(service: str) -> list[tuple[ClockGroup, int, int, int, int]]:
         found = groups_of.get(service)
         if found is None:
             found = []
@@ -225,7 +225,7 @@ def _measure_tickets(
                 if not due:
                     continue  # none of its levels is measured this month
                 start, end = bounds[due[0].id]
-                as_of = min(end.astimezone(UTC), now)
+                as_of = _micros(min(end.astimezone(UTC), now))
                 stop = clocks.MILESTONES.index(group.spec.stop) + 1
                 found.append((group, _micros(start), _micros(end), as_of, stop))
             groups_of[service] = found
@@ -242,31 +242,30 @@ def _measure_tickets(
                 continue  # opened after the period, or stopped for good before it
             if priorities.isdisjoint(group.spec.targets):
                 continue  # never a priority this clock has a target for: not applicable
-            result = clocks.compute_clock(group.spec, log, as_of, explain=False)
-            level = group.by_priority.get(result.priority) if result.priority else None
-            if level is None or result.target is None or level.id not in accumulators:
+            figures = clocks.clock_figures(group.spec, log, as_of)
+            level = group.by_priority.get(figures.priority) if figures.priority else None
+            if level is None or figures.target is None or level.id not in accumulators:
                 continue
             acc = accumulators[level.id]
-            if result.stopped_at is None:
-                if result.state == "breached":
+            stopped = figures.stopped
+            if stopped is None:
+                if figures.state == "breached":
                     acc.excluded.append((end, ref, Exclusion(ref, "open:late")))
                 continue
-            stopped = _micros(result.stopped_at)
             if not start <= stopped < end:
                 continue
-            if info.cause and info.cause in {str(c) for c in level.exclusions.causes}:
+            if info.cause and info.cause in excluded_causes[level.id]:
                 acc.excluded.append((stopped, ref, Exclusion(ref, f"cause:{info.cause}")))
                 continue
-            overrun = max(_ZERO_TD, result.elapsed - result.target)
             days = 0
-            if result.breached_at is not None:
-                late = stopped - _micros(result.breached_at)
+            if figures.breached is not None:
+                late = stopped - figures.breached
                 days = -(-late // _DAY_US) if late > 0 else 0
             item = Item(
                 ref,
-                _seconds(result.elapsed // _US),
-                result.state == "met",
-                _seconds(overrun // _US),
+                _seconds(figures.elapsed),
+                figures.state == "met",
+                _seconds(max(0, figures.elapsed - figures.target)),
                 "",
                 days,
             )
