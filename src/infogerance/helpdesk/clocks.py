@@ -341,7 +341,6 @@ class TicketLog:
     :meth:`from_rows` from trusted rows (the database's), which skips per-event validation.
     """
 
-    ats: tuple[datetime, ...]
     times: tuple[int, ...]  # epoch microseconds
     kinds: tuple[str, ...]
     assigns: tuple[bool, ...]  # the event assigns the ticket (assigned kind or status)
@@ -359,14 +358,14 @@ class TicketLog:
     ) -> TicketLog:
         """Rows ``(at, seq, kind, status, priority)`` in any order; ``""`` means none."""
         keyed = sorted(
-            (_micros(at), seq, kind, status or "", priority or "", at)
+            (_micros(at), seq, kind, status or "", priority or "")
             for at, seq, kind, status, priority in rows
         )
         status: str | None = None
         priority: str | None = None
         level = 0
         statuses, levels, priorities = [], [], []
-        for _us, _seq, kind, new_status, new_priority, _at in keyed:
+        for _us, _seq, kind, new_status, new_priority in keyed:
             if kind == "reopened":
                 status = new_status or "reopened"
                 level = _RANK.get(status, 0)
@@ -383,7 +382,6 @@ class TicketLog:
             levels.append(level)
             priorities.append(priority)
         return cls(
-            ats=tuple(row[5] for row in keyed),
             times=tuple(row[0] for row in keyed),
             kinds=tuple(row[2] for row in keyed),
             assigns=tuple(row[2] == "assigned" or row[3] == "assigned" for row in keyed),
@@ -644,8 +642,8 @@ def compute_clock(
         "metric": spec.metric,
         "as_of": as_of,
         "elapsed": elapsed,
-        "started_at": log.ats[run.first].astimezone(tz),
-        "stopped_at": None if stopped is None else log.ats[stopped].astimezone(tz),
+        "started_at": _instant(log.times[run.first]).astimezone(tz),
+        "stopped_at": None if stopped is None else _instant(log.times[stopped]).astimezone(tz),
         "intervals": _explained(spec, judgement.segments) if explain else [],
         "restarted_at": None if restarted is None else _instant(restarted).astimezone(tz),
         "state": judgement.state,

@@ -54,13 +54,16 @@ def evaluate(
     inputs: dict[str, Any] | None = None,
 ) -> Evaluation:
     """Measure ``period`` (``YYYY-MM``) and apply the contract's penalty rules (``held``:
-    levels under dispute; ``waived``: levels whose penalties the committee waived)."""
+    levels under dispute; ``waived``: levels whose penalties the committee waived).
+    ``data.ticket_rows`` is consumed (emptied) on the way."""
     # Millions of small objects that hold no reference cycles: the cyclic garbage collector
     # would scan them again and again while they pile up, and free nothing. Paused meanwhile.
     collecting = gc.isenabled()
     gc.disable()
     try:
-        logs = {ref: TicketLog.from_rows(rows) for ref, rows in data.ticket_rows.items()}
+        # The rows are consumed as the logs are built: both at once would double the memory.
+        rows = data.ticket_rows
+        logs = {ref: TicketLog.from_rows(rows.pop(ref)) for ref in list(rows)}
         measurement = measure(
             document, period, tickets=data.tickets, logs=logs, other=data.other, now=now
         )
