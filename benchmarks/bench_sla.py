@@ -16,6 +16,7 @@ Usage: .venv/bin/python benchmarks/bench_sla.py [--tickets 1000000] [--write]
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import os
 import platform
@@ -239,7 +240,7 @@ def run_child(events: Path) -> tuple[float, float, int, dict[str, object]]:
 
 
 def phases(events: Path) -> dict[str, float]:
-    """The same evaluation in this process, timed by phase."""
+    """The same evaluation in this process, timed by phase (the JSON output excluded)."""
     from infogerance.cli import setup_django
 
     setup_django()
@@ -253,10 +254,13 @@ def phases(events: Path) -> dict[str, float]:
     t0 = time.perf_counter()
     data = read_events(events)
     t1 = time.perf_counter()
-    logs = {ref: TicketLog.from_rows(rows) for ref, rows in data.ticket_rows.items()}
+    gc.disable()  # as sla.evaluate.evaluate does while it measures
+    rows = data.ticket_rows
+    logs = {ref: TicketLog.from_rows(rows.pop(ref)) for ref in list(rows)}
     t2 = time.perf_counter()
     measurement = measure(document, "2026-03", tickets=data.tickets, logs=logs, other=data.other)
     t3 = time.perf_counter()
+    gc.enable()
     compute_statement(
         document.penalties,
         measurement.results,
