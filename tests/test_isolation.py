@@ -97,9 +97,39 @@ def victim_dispute_id(world: Any) -> int:
     ).pk
 
 
+def victim_meeting_id(world: Any) -> int:
+    import datetime as dt
+
+    from infogerance.sla.models import MonthlyReport
+    from infogerance.sla.services import record_meeting
+
+    report = MonthlyReport.objects.select_related("contract").get(
+        pk=isolation.value("report_id", world)
+    )
+    return record_meeting(
+        actor=world.user("a_manager"),
+        contract=report.contract,
+        report=report,
+        kind="steering",
+        held_on=dt.date(2026, 4, 14),
+        title=f"Comité {MARKER}",
+        attendees=[f"Alice {MARKER}", "Paula Admin"],
+        decisions=f"Décision {MARKER}",
+        actions=[(f"Action {MARKER}", f"Owner {MARKER}", dt.date(2026, 5, 15))],
+    ).pk
+
+
+def victim_action_id(world: Any) -> int:
+    from infogerance.sla.models import ActionItem
+
+    return ActionItem.objects.filter(meeting_id=isolation.value("meeting_id", world)).get().pk
+
+
 isolation.register("contract_id", victim_contract_id)
 isolation.register("report_id", victim_report_id)
 isolation.register("dispute_id", victim_dispute_id)
+isolation.register("meeting_id", victim_meeting_id)
+isolation.register("action_id", victim_action_id)
 isolation.register("article_id", victim_article_id)
 isolation.register("attachment_id", victim_attachment_id)
 isolation.register("ticket_id", victim_ticket_id)

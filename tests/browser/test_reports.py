@@ -1,6 +1,6 @@
 """In a browser: a provider administrator computes a month and reads its report (the results
 table and the penalty statement); a client's IT manager contests a level and sees the dispute
-listed as open."""
+listed as open, and records a steering committee with an action item on the report."""
 
 from __future__ import annotations
 
@@ -96,3 +96,42 @@ def test_a_client_manager_contests_a_level(
     ui_login(page, tenants.manager_b.email)
     response = page.goto(f"{live_server.url}/reports/{report.pk}/")
     assert response is not None and response.status == 404
+
+
+def test_a_client_manager_records_a_steering_committee(
+    page: Any, live_server: Any, tenants: Any, ui_login: Any
+) -> None:
+    from infogerance.sla.models import Meeting
+    from infogerance.sla.services import compute_report
+
+    contract = _contract_with_an_outage(tenants)
+    report = compute_report(
+        actor=tenants.admin,
+        contract=contract,
+        period="2026-03",
+        now=dt.datetime(2026, 5, 1, tzinfo=dt.UTC),
+    ).report
+    ui_login(page, tenants.manager_a.email)
+    page.goto(f"{live_server.url}/reports/{report.pk}/")
+    expect(page.locator("#no-meeting")).to_be_visible()
+    expect(page.locator("#action-rows tbody tr")).to_have_count(5)
+    page.fill("#id_meeting-held_on", "2026-04-14")
+    page.fill("#id_meeting-title", "Comité de pilotage de mars")
+    page.fill("#id_meeting-attendees", "Marc Martin (client)\nClaire Admin (prestataire)")
+    page.fill("#id_meeting-decisions", "Plan d'action sur la disponibilité d'INFRA.")
+    page.fill("#id_action-0-text", "Analyser la coupure INC-7")
+    page.fill("#id_action-0-owner", "Claire Admin")
+    page.fill("#id_action-0-due_on", "2026-05-15")
+    with page.expect_navigation():
+        page.click("#meeting-form button[type=submit]")
+    expect(page).to_have_url(re.compile(rf"/reports/{report.pk}/#committee$"))
+    meeting = Meeting.objects.get()
+    listed = page.locator(f"#meeting-{meeting.pk}")
+    expect(listed.locator("h3")).to_have_text("Comité de pilotage de mars")
+    expect(listed.locator(".attendees li")).to_have_count(2)
+    expect(listed).to_contain_text("Plan d'action sur la disponibilité d'INFRA.")
+    row = listed.locator(".action-items tbody tr")
+    expect(row).to_have_count(1)
+    expect(row).to_contain_text("Analyser la coupure INC-7")
+    expect(row).to_contain_text("Claire Admin")
+    assert (meeting.report_id, meeting.actions.get().owner) == (report.pk, "Claire Admin")

@@ -3,11 +3,18 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
+from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
 from django.utils.translation import gettext_lazy as _
 
-from infogerance.sla.models import DisputeState
-from infogerance.sla.services import MAX_REASON
+from infogerance.sla.models import DisputeState, MeetingKind
+from infogerance.sla.services import (
+    MAX_ACTION_TEXT,
+    MAX_DECISIONS,
+    MAX_OWNER,
+    MAX_REASON,
+    MAX_TITLE,
+)
 
 NOTE_MAX = 500
 
@@ -72,3 +79,92 @@ class DecisionForm(forms.Form):
         max_length=MAX_REASON,
         widget=forms.Textarea(attrs={"rows": 3}),
     )
+
+
+#: Action rows offered by the form that records a meeting (more are added on its page).
+ACTION_ROWS = 5
+
+
+class DateInput(forms.DateInput):
+    """A browser date picker: its value is always written ISO, whatever the language."""
+
+    input_type = "date"
+
+    def __init__(self, attrs: dict[str, Any] | None = None) -> None:
+        super().__init__(attrs=attrs, format="%Y-%m-%d")
+
+
+class MeetingForm(forms.Form):
+    """A committee's minutes: when, who, what was decided. With ``reports`` (choices of
+    the contract's monthly reports), the report discussed can be chosen too."""
+
+    kind = forms.ChoiceField(
+        label=_("Committee"), choices=MeetingKind.choices, initial=MeetingKind.STEERING
+    )
+    held_on = forms.DateField(label=_("Held on"), widget=DateInput())
+    title = forms.CharField(label=_("Title"), max_length=MAX_TITLE)
+    attendees = forms.CharField(
+        label=_("Attendees"),
+        help_text=_("One a line, e.g. “Marie Durand (client, IT manager)”."),
+        widget=forms.Textarea(attrs={"rows": 4}),
+    )
+    decisions = forms.CharField(
+        label=_("Decisions"),
+        required=False,
+        max_length=MAX_DECISIONS,
+        widget=forms.Textarea(attrs={"rows": 4}),
+    )
+
+    def __init__(
+        self, *args: Any, reports: list[tuple[str, str]] | None = None, **kwargs: Any
+    ) -> None:
+        super().__init__(*args, **kwargs)
+        if reports is not None:
+            self.fields["report"] = forms.ChoiceField(
+                label=_("Monthly report discussed"),
+                required=False,
+                choices=[("", "—"), *reports],
+            )
+
+
+class ActionForm(forms.Form):
+    """An action item. As an optional row (``optional=True``), an empty row is skipped and a
+    partly filled one must be completed."""
+
+    # Sized for the rows of the meeting form (a table within the form's width).
+    text = forms.CharField(
+        label=_("Action"),
+        max_length=MAX_ACTION_TEXT,
+        widget=forms.TextInput(attrs={"size": 18}),
+    )
+    owner = forms.CharField(
+        label=_("Owner"), max_length=MAX_OWNER, widget=forms.TextInput(attrs={"size": 10})
+    )
+    due_on = forms.DateField(label=_("Due on"), widget=DateInput())
+
+    def __init__(self, *args: Any, optional: bool = False, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.optional = optional
+        if optional:
+            for field in self.fields.values():
+                field.required = False
+
+    def is_blank(self) -> bool:
+        return self.optional and not any(
+            str(self.data.get(self.add_prefix(name), "")).strip() for name in self.fields
+        )
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        if self.optional and not self.is_blank():
+            for name, field in self.fields.items():
+                if name not in self.errors and cleaned.get(name) in (None, ""):
+                    self.add_error(name, ValidationError(field.error_messages["required"]))
+        return cleaned
+
+    def spec(self) -> tuple[str, str, Any]:
+        return (self.cleaned_data["text"], self.cleaned_data["owner"], self.cleaned_data["due_on"])
+
+
+class CloseActionForm(forms.Form):
+    done_on = forms.DateField(label=_("Done on"), widget=DateInput())

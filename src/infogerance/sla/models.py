@@ -1,5 +1,5 @@
 """Service levels on the platform: the raw operational records, the monthly reports with
-their immutable revisions, and the disputes.
+their immutable revisions, the disputes, and the governance committees' minutes.
 
 * :class:`ServiceRecord`: an outage, a maintenance window, a backup run, a restore test, an
   evolution request or a patch of a contract, as a line of the events file
@@ -11,10 +11,14 @@ their immutable revisions, and the disputes.
   report's frozen revision stays what it was; the new revision must be frozen in its turn).
 * :class:`Dispute`: the client's IT manager contests a service level of a revision; its
   penalty is held until the steering committee decides.
+* :class:`Meeting`: a committee of a contract (steering, strategic, operational) with its
+  attendees and decisions, usually about a monthly report; its :class:`ActionItem` rows have
+  an owner and a due date. The committee pack is the report followed by these minutes.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any, ClassVar
 
 from django.db import models
@@ -157,3 +161,77 @@ class Dispute(TenantOwned):
 
     def __str__(self) -> str:
         return f"{self.report} {self.level_id}"
+
+
+class MeetingKind(models.TextChoices):
+    STEERING = "steering", _("Steering committee")
+    STRATEGIC = "strategic", _("Strategic committee")
+    OPERATIONAL = "operational", _("Operational committee")
+
+
+class Meeting(TenantOwned):
+    """A governance committee of a contract, as its minutes: who attended, what was
+    decided, and the action items. A steering committee usually discusses a monthly report
+    (``report``); the committee pack is that report followed by the minutes."""
+
+    contract = models.ForeignKey(
+        Contract, on_delete=models.PROTECT, related_name="meetings", verbose_name=_("contract")
+    )
+    report = models.ForeignKey(
+        MonthlyReport,
+        on_delete=models.PROTECT,
+        related_name="meetings",
+        null=True,
+        blank=True,
+        verbose_name=_("monthly report"),
+    )
+    kind = models.CharField(
+        _("committee"), max_length=20, choices=MeetingKind.choices, default=MeetingKind.STEERING
+    )
+    held_on = models.DateField(_("held on"))
+    title = models.CharField(_("title"), max_length=200)
+    #: One attendee a line (a name, with a role or a party if wanted).
+    attendees = models.TextField(_("attendees"))
+    decisions = models.TextField(_("decisions"), blank=True)
+    created_by = models.CharField(_("recorded by"), max_length=254)
+    created_at = models.DateTimeField(_("recorded"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+
+    objects: ClassVar[Any] = TenantQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-held_on", "-pk"]
+        verbose_name = _("committee meeting")
+        indexes = [models.Index(fields=["contract", "held_on"], name="sla_meeting_contract")]
+
+    def __str__(self) -> str:
+        return f"{self.held_on.isoformat()} {self.title}"
+
+    @property
+    def attendee_list(self) -> list[str]:
+        return [line for line in self.attendees.splitlines() if line.strip()]
+
+
+class ActionItem(TenantOwned):
+    """Something a committee asked someone (a person or a party) to do by a date."""
+
+    meeting = models.ForeignKey(
+        Meeting, on_delete=models.PROTECT, related_name="actions", verbose_name=_("meeting")
+    )
+    text = models.CharField(_("action"), max_length=500)
+    owner = models.CharField(_("owner"), max_length=200)
+    due_on = models.DateField(_("due on"))
+    done_on = models.DateField(_("done on"), null=True, blank=True)
+
+    objects: ClassVar[Any] = TenantQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["due_on", "pk"]
+        verbose_name = _("action item")
+
+    def __str__(self) -> str:
+        return f"{self.text[:60]} ({self.owner})"
+
+    def is_overdue(self, today: dt.date) -> bool:
+        """Still open after its due date."""
+        return self.done_on is None and self.due_on < today

@@ -7,6 +7,9 @@ same for the web page and the PDF.
   rows ready to print: values in the reader's units and language, the evidence of each
   missed level, the penalty statement, the disputes, the revisions.
 * :func:`render_pdf` lays the print template out with WeasyPrint, with no network access.
+* :func:`committee_minutes` lays out the meetings that discussed a report (attendees,
+  decisions, action items, the overdue ones marked); :func:`render_pack_pdf` prints the
+  committee pack: the report followed by those minutes.
 
 Texts are formatted in the active language: a CLI or a benchmark calls both functions inside
 ``translation.override(language)``, as a request does.
@@ -16,7 +19,7 @@ from __future__ import annotations
 
 import datetime as dt
 import html
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from pathlib import Path
@@ -26,18 +29,20 @@ from django.db.models import F
 from django.db.models.fields.json import KT
 from django.template.loader import render_to_string
 from django.urls import reverse
-from django.utils import translation
+from django.utils import timezone, translation
 from django.utils.formats import number_format
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
 
 from infogerance.contracts.display import label, quantity
-from infogerance.sla.models import Dispute, MonthlyReport, ReportRevision
+from infogerance.sla.models import ActionItem, Dispute, Meeting, MonthlyReport, ReportRevision
 
 __all__ = [
     "TREND_MONTHS",
+    "committee_minutes",
     "refuse_fetch",
     "render_document",
+    "render_pack_pdf",
     "render_pdf",
     "report_context",
     "trend_svg",
@@ -49,6 +54,7 @@ TREND_WIDTH, TREND_HEIGHT, TREND_PAD = 120, 32, 3
 TARGET_COLOUR, LINE_COLOUR = "#b91c1c", "#1d4ed8"
 
 PRINT_TEMPLATE = "sla/report_print.html"
+PACK_TEMPLATE = "sla/pack_print.html"
 PRINT_CSS = (
     Path(__file__).resolve().parents[1]
     / "core"
@@ -611,6 +617,51 @@ def report_context(report: MonthlyReport, revision: ReportRevision, user: Any) -
     }
 
 
+# --- Committee minutes -----------------------------------------------------------------------
+
+
+@dataclass
+class ActionRow:
+    action: ActionItem
+    overdue: bool
+
+
+@dataclass
+class MinutesRow:
+    meeting: Meeting
+    attendees: list[str]
+    actions: list[ActionRow]
+
+    @property
+    def open_actions(self) -> int:
+        return sum(1 for row in self.actions if row.action.done_on is None)
+
+    @property
+    def overdue_actions(self) -> int:
+        return sum(1 for row in self.actions if row.overdue)
+
+
+def report_meetings(report: MonthlyReport) -> list[Meeting]:
+    """The meetings that discussed ``report``, oldest first, with their action items."""
+    return list(report.meetings.prefetch_related("actions").order_by("held_on", "pk"))
+
+
+def committee_minutes(meetings: Iterable[Meeting], today: dt.date) -> list[MinutesRow]:
+    """The minutes of ``meetings`` as printed: attendees one by one, and each action item
+    marked overdue when it is still open after its due date (as of ``today``)."""
+    return [
+        MinutesRow(
+            meeting=meeting,
+            attendees=meeting.attendee_list,
+            actions=[
+                ActionRow(action=action, overdue=action.is_overdue(today))
+                for action in meeting.actions.all()
+            ],
+        )
+        for meeting in meetings
+    ]
+
+
 # --- PDF -------------------------------------------------------------------------------------
 
 
@@ -633,12 +684,12 @@ def _fetcher() -> Any:
     return NoNetwork()
 
 
-def render_document(context: dict[str, Any], language: str) -> Any:
-    """The print template of ``context`` laid out in pages (a WeasyPrint ``Document``)."""
+def render_document(context: dict[str, Any], language: str, template: str = PRINT_TEMPLATE) -> Any:
+    """The print ``template`` of ``context`` laid out in pages (a WeasyPrint ``Document``)."""
     import weasyprint
 
     with translation.override(language):
-        text = render_to_string(PRINT_TEMPLATE, {**context, "language": language, "print": True})
+        text = render_to_string(template, {**context, "language": language, "print": True})
     fetcher = _fetcher()
     # The base is a directory that holds nothing the template refers to: relative URLs
     # resolve somewhere harmless, and the fetcher refuses them anyway.
@@ -655,4 +706,18 @@ def render_pdf(context: dict[str, Any], language: str) -> bytes:
     """The report of ``context`` (from :func:`report_context`) as a PDF, A4, in
     ``language``."""
     pdf: bytes = render_document(context, language).write_pdf()
+    return pdf
+
+
+def render_pack_pdf(
+    context: dict[str, Any],
+    meetings: Iterable[Meeting],
+    language: str,
+    today: dt.date | None = None,
+) -> bytes:
+    """The committee pack of the report of ``context``: the report, then the minutes of
+    ``meetings`` (overdue actions as of ``today``, default the local date), as one PDF."""
+    day = today or timezone.localdate()
+    pack = {**context, "minutes": committee_minutes(meetings, day), "today": day}
+    pdf: bytes = render_document(pack, language, PACK_TEMPLATE).write_pdf()
     return pdf

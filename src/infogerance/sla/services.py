@@ -1,5 +1,5 @@
 """Service levels on the platform: recording operations, computing a month, freezing it,
-disputes.
+disputes, and the minutes of the governance committees.
 
 The figures of a month come from :func:`infogerance.sla.evaluate.evaluate`, the code of
 ``infogerance sla evaluate``: the platform gathers the same inputs from its database (the
@@ -14,13 +14,14 @@ import dataclasses
 import datetime as dt
 import hashlib
 import io
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 import orjson
 from django.core.exceptions import ValidationError
 from django.db.models import Q, QuerySet
 from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
 from infogerance.audit.services import record
@@ -28,14 +29,18 @@ from infogerance.contracts.models import Contract, ContractVersion
 from infogerance.core.actors import actor_label
 from infogerance.core.db import value_rows
 from infogerance.core.services import service
+from infogerance.core.snapshots import changed, snapshot
 from infogerance.helpdesk.models import SatisfactionAnswer, Ticket, TicketEvent
 from infogerance.helpdesk.sla import CLOCK_KINDS
 from infogerance.sla.evaluate import evaluate, evaluation_to_json
 from infogerance.sla.eventsfile import EventsData, EventsFileError, read_events
 from infogerance.sla.measure import PeriodError, month_bounds, parse_month
 from infogerance.sla.models import (
+    ActionItem,
     Dispute,
     DisputeState,
+    Meeting,
+    MeetingKind,
     MonthlyReport,
     RecordKind,
     ReportRevision,
@@ -525,3 +530,311 @@ def decide_dispute(*, actor: Any, dispute: Dispute, outcome: str, decision: str)
 
 def months_of(reports: Iterable[MonthlyReport]) -> list[str]:
     return sorted({r.period for r in reports}, reverse=True)
+
+
+# --- Committees ------------------------------------------------------------------------------
+
+MAX_TITLE = 200
+MAX_ATTENDEE = 200
+MAX_ATTENDEES = 100
+MAX_DECISIONS = 10_000
+MAX_ACTION_TEXT = 500
+MAX_OWNER = 200
+#: Action items of one meeting, at most.
+MAX_ACTIONS = 100
+#: A committee may be recorded ahead of time (a planned date), at most this far.
+MAX_AHEAD = dt.timedelta(days=365)
+MEETING_FIELDS = frozenset({"kind", "held_on", "title", "attendees", "decisions", "report"})
+
+#: An action item as given to :func:`record_meeting`: what, who, by when.
+ActionSpec = tuple[str, str, dt.date]
+
+
+def visible_meetings(user: Any) -> QuerySet[Meeting]:
+    return scope.visible(Meeting, user, Perm.VIEW_REPORTS).select_related(
+        "contract", "report", "organization"
+    )
+
+
+def may_record_meetings(user: Any, organization: Any) -> bool:
+    """Provider administrators run the committees; the client's IT manager attends them and
+    records their minutes as well."""
+    return scope.has_perm(user, Perm.MANAGE_REPORTS, organization) or scope.has_perm(
+        user, Perm.DISPUTE, organization
+    )
+
+
+def _require_committee(actor: Any, organization: Any) -> None:
+    if not scope.has_perm(actor, Perm.DISPUTE, organization):
+        scope.require(actor, Perm.MANAGE_REPORTS, organization)
+
+
+def _clean_text(
+    errors: dict[str, list[str]],
+    name: str,
+    value: str,
+    limit: int,
+    *,
+    required: bool = True,
+    one_line: bool = False,
+) -> str:
+    """``value`` stripped (and on one line if ``one_line``); a problem is added to
+    ``errors`` under ``name``."""
+    text = " ".join(value.split()) if one_line else value.strip()
+    if "\x00" in text:
+        errors[name] = [_("Remove the null character.")]
+    elif required and not text:
+        errors[name] = [_("This field is required.")]
+    elif len(text) > limit:
+        errors[name] = [_("At most %(n)d characters.") % {"n": limit}]
+    return text
+
+
+def _clean_attendees(errors: dict[str, list[str]], value: str | Sequence[str]) -> str:
+    """One attendee a line, blank lines dropped: the text stored."""
+    lines = value.splitlines() if isinstance(value, str) else list(value)
+    names = [name for name in (" ".join(line.split()) for line in lines) if name]
+    too_long = [n for n, name in enumerate(names, start=1) if len(name) > MAX_ATTENDEE]
+    if any("\x00" in name for name in names):
+        errors["attendees"] = [_("Remove the null character.")]
+    elif not names:
+        errors["attendees"] = [_("Name at least one attendee, one a line.")]
+    elif len(names) > MAX_ATTENDEES:
+        errors["attendees"] = [_("At most %(n)d attendees.") % {"n": MAX_ATTENDEES}]
+    elif too_long:
+        errors["attendees"] = [
+            _("Line %(line)d: at most %(n)d characters.") % {"line": too_long[0], "n": MAX_ATTENDEE}
+        ]
+    return "\n".join(names)
+
+
+def _check_held_on(errors: dict[str, list[str]], held_on: dt.date) -> None:
+    if held_on > timezone.localdate() + MAX_AHEAD:
+        errors["held_on"] = [_("A meeting is recorded at most a year ahead.")]
+
+
+def _due_error(held_on: dt.date) -> str:
+    return _("An action is due on or after the meeting (%(date)s).") % {
+        "date": date_format(held_on, "SHORT_DATE_FORMAT")
+    }
+
+
+def _clean_action(
+    errors: dict[str, list[str]],
+    prefix: str,
+    text: str,
+    owner: str,
+    due_on: dt.date,
+    held_on: dt.date | None,
+) -> ActionSpec:
+    found: dict[str, list[str]] = {}
+    text = _clean_text(found, "text", text, MAX_ACTION_TEXT)
+    owner = _clean_text(found, "owner", owner, MAX_OWNER, one_line=True)
+    if held_on is not None and due_on < held_on:
+        found["due_on"] = [_due_error(held_on)]
+    errors.update({f"{prefix}{name}": messages for name, messages in found.items()})
+    return text, owner, due_on
+
+
+def _action_json(action: ActionItem) -> dict[str, Any]:
+    return {
+        "id": action.pk,
+        "text": action.text,
+        "owner": action.owner,
+        "due_on": action.due_on,
+        "done_on": action.done_on,
+    }
+
+
+@service
+def record_meeting(
+    *,
+    actor: Any,
+    contract: Contract,
+    kind: str,
+    held_on: dt.date,
+    title: str,
+    attendees: str | Sequence[str],
+    decisions: str = "",
+    report: MonthlyReport | None = None,
+    actions: Sequence[ActionSpec] = (),
+) -> Meeting:
+    """Record the minutes of a committee of ``contract``: who attended, what was decided,
+    the action items (text, owner, due date), and the monthly report discussed if any.
+    Everything or nothing is written.
+
+    Raises ValidationError naming the field; an action item's fields are named
+    ``actions.N.text``, ``actions.N.owner`` and ``actions.N.due_on`` (N from 0)."""
+    _require_committee(actor, contract.organization)
+    errors: dict[str, list[str]] = {}
+    if kind not in MeetingKind.values:
+        errors["kind"] = [_("Choose a kind of committee.")]
+    _check_held_on(errors, held_on)
+    title = _clean_text(errors, "title", title, MAX_TITLE, one_line=True)
+    attendee_text = _clean_attendees(errors, attendees)
+    decisions = _clean_text(errors, "decisions", decisions, MAX_DECISIONS, required=False)
+    if report is not None and report.contract_id != contract.pk:
+        errors["report"] = [_("This report is of another contract.")]
+    if len(actions) > MAX_ACTIONS:
+        errors["actions"] = [_("At most %(n)d action items.") % {"n": MAX_ACTIONS}]
+        actions = ()
+    rows = [
+        _clean_action(errors, f"actions.{index}.", text, owner, due_on, held_on)
+        for index, (text, owner, due_on) in enumerate(actions)
+    ]
+    if errors:
+        raise ValidationError(errors)
+    meeting = Meeting.objects.create(
+        organization_id=contract.organization_id,
+        contract=contract,
+        report=report,
+        kind=kind,
+        held_on=held_on,
+        title=title,
+        attendees=attendee_text,
+        decisions=decisions,
+        created_by=actor_label(actor),
+    )
+    items = ActionItem.objects.bulk_create(
+        ActionItem(
+            organization_id=contract.organization_id,
+            meeting=meeting,
+            text=text,
+            owner=owner,
+            due_on=due_on,
+        )
+        for text, owner, due_on in rows
+    )
+    record(
+        actor=actor,
+        action="sla.meeting.record",
+        target=meeting,
+        after={**snapshot(meeting), "actions": [_action_json(item) for item in items]},
+        tenant=contract.organization.tenant,
+    )
+    return meeting
+
+
+@service
+def update_meeting(*, actor: Any, meeting: Meeting, **changes: Any) -> Meeting:
+    """Change a meeting's ``kind``, ``held_on``, ``title``, ``attendees``, ``decisions`` or
+    ``report`` (a report of the same contract, or ``None``). The audit event holds the
+    values before and after."""
+    unknown = set(changes) - MEETING_FIELDS
+    if unknown:
+        raise ValidationError({name: [_("This field cannot be changed.")] for name in unknown})
+    _require_committee(actor, meeting.organization)
+    locked = Meeting.objects.select_for_update().select_related("organization").get(pk=meeting.pk)
+    errors: dict[str, list[str]] = {}
+    values: dict[str, Any] = {}
+    if "kind" in changes:
+        if changes["kind"] not in MeetingKind.values:
+            errors["kind"] = [_("Choose a kind of committee.")]
+        values["kind"] = changes["kind"]
+    if "held_on" in changes:
+        held_on = changes["held_on"]
+        _check_held_on(errors, held_on)
+        earliest = locked.actions.order_by("due_on").values_list("due_on", flat=True).first()
+        if "held_on" not in errors and earliest is not None and earliest < held_on:
+            errors["held_on"] = [
+                _("An action of this meeting is due on %(date)s, before this date.")
+                % {"date": date_format(earliest, "SHORT_DATE_FORMAT")}
+            ]
+        values["held_on"] = held_on
+    if "title" in changes:
+        values["title"] = _clean_text(errors, "title", changes["title"], MAX_TITLE, one_line=True)
+    if "attendees" in changes:
+        values["attendees"] = _clean_attendees(errors, changes["attendees"])
+    if "decisions" in changes:
+        values["decisions"] = _clean_text(
+            errors, "decisions", changes["decisions"], MAX_DECISIONS, required=False
+        )
+    if "report" in changes:
+        report = changes["report"]
+        if report is not None and report.contract_id != locked.contract_id:
+            errors["report"] = [_("This report is of another contract.")]
+        values["report"] = report
+    if errors:
+        raise ValidationError(errors)
+    before = snapshot(locked)
+    for name, value in values.items():
+        setattr(locked, name, value)
+    locked.save()
+    old, new = changed(before, snapshot(locked))
+    if new:
+        record(
+            actor=actor,
+            action="sla.meeting.update",
+            target=locked,
+            before=old,
+            after=new,
+            tenant=locked.organization.tenant,
+        )
+    return locked
+
+
+@service
+def add_action(
+    *, actor: Any, meeting: Meeting, text: str, owner: str, due_on: dt.date
+) -> ActionItem:
+    """Add an action item to a meeting's minutes."""
+    _require_committee(actor, meeting.organization)
+    locked = Meeting.objects.select_for_update().select_related("organization").get(pk=meeting.pk)
+    errors: dict[str, list[str]] = {}
+    text, owner, due_on = _clean_action(errors, "", text, owner, due_on, locked.held_on)
+    if locked.actions.count() >= MAX_ACTIONS:
+        errors["text"] = [_("At most %(n)d action items.") % {"n": MAX_ACTIONS}]
+    if errors:
+        raise ValidationError(errors)
+    action = ActionItem.objects.create(
+        organization_id=locked.organization_id,
+        meeting=locked,
+        text=text,
+        owner=owner,
+        due_on=due_on,
+    )
+    record(
+        actor=actor,
+        action="sla.action.add",
+        target=action,
+        after={"meeting": locked.pk, **_action_json(action)},
+        tenant=locked.organization.tenant,
+    )
+    return action
+
+
+@service
+def close_action(*, actor: Any, action: ActionItem, done_on: dt.date | None = None) -> ActionItem:
+    """Mark an action item done on ``done_on`` (today if not given): not before its meeting,
+    not in the future, once."""
+    _require_committee(actor, action.organization)
+    locked = (
+        ActionItem.objects.select_for_update()
+        .select_related("meeting", "organization")
+        .get(pk=action.pk)
+    )
+    today = timezone.localdate()
+    done_on = done_on or today
+    errors: dict[str, list[str]] = {}
+    if locked.done_on is not None:
+        errors["done_on"] = [_("This action is already done.")]
+    elif done_on > today:
+        errors["done_on"] = [_("An action cannot be done in the future.")]
+    elif done_on < locked.meeting.held_on:
+        errors["done_on"] = [
+            _("An action is done on or after its meeting (%(date)s).")
+            % {"date": date_format(locked.meeting.held_on, "SHORT_DATE_FORMAT")}
+        ]
+    if errors:
+        raise ValidationError(errors)
+    locked.done_on = done_on
+    locked.save(update_fields=["done_on"])
+    record(
+        actor=actor,
+        action="sla.action.close",
+        target=locked,
+        before={"done_on": None},
+        after={"done_on": done_on},
+        tenant=locked.organization.tenant,
+    )
+    return locked

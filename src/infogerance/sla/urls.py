@@ -22,4 +22,13 @@ urlpatterns = [
     path("<id:report_id>/items.csv", views.export_items, name="export_items"),
     path("<id:report_id>/penalties.csv", views.export_penalties, name="export_penalties"),
     path("<id:report_id>/report.pdf", views.export_pdf, name="export_pdf"),
+    path("<id:report_id>/pack.pdf", views.export_pack, name="export_pack"),
+    path("<id:report_id>/meetings/", views.meeting_record, name="meeting_record"),
+    path("meetings/<id:meeting_id>/", views.meeting_detail, name="meeting"),
+    path("meetings/<id:meeting_id>/actions/", views.action_add, name="action_add"),
+    path(
+        "meetings/<id:meeting_id>/actions/<id:action_id>/close/",
+        views.action_close,
+        name="action_close",
+    ),
 ]

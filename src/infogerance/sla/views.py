@@ -1,5 +1,7 @@
 """The monthly service reports: the list, one report (a revision of it), its exports and PDF,
-and the forms that compute, review, freeze and dispute. Every write is a service call."""
+and the forms that compute, review, freeze and dispute; the committee meetings that discuss
+a report, their action items, and the committee pack (the report and the minutes, as one
+PDF). Every write is a service call."""
 
 from __future__ import annotations
 
@@ -17,17 +19,35 @@ from django.core.paginator import Paginator
 from django.db.models import F
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone, translation
+from django.utils.formats import date_format
 from django.utils.http import content_disposition_header
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_http_methods, require_POST
 
 from infogerance.contracts.models import Contract
 from infogerance.core.forms import apply_errors
 from infogerance.sla import report as document
 from infogerance.sla import services
-from infogerance.sla.forms import ComputeForm, DecisionForm, DisputeForm, RecomputeForm
-from infogerance.sla.models import DisputeState, MonthlyReport, ReportRevision, ReportState
+from infogerance.sla.forms import (
+    ACTION_ROWS,
+    ActionForm,
+    CloseActionForm,
+    ComputeForm,
+    DecisionForm,
+    DisputeForm,
+    MeetingForm,
+    RecomputeForm,
+)
+from infogerance.sla.models import (
+    DisputeState,
+    Meeting,
+    MeetingKind,
+    MonthlyReport,
+    ReportRevision,
+    ReportState,
+)
 from infogerance.tenancy import scope
 from infogerance.tenancy.roles import Perm
 
@@ -192,10 +212,15 @@ def _detail_page(
     *,
     dispute_form: DisputeForm | None = None,
     decision_forms: dict[int, DecisionForm] | None = None,
+    meeting_form: MeetingForm | None = None,
+    action_forms: list[ActionForm] | None = None,
 ) -> HttpResponse:
     user: Any = request.user
     context = document.report_context(report, revision, user)
     can_manage = scope.has_perm(user, Perm.MANAGE_REPORTS, report.organization)
+    can_meet = services.may_record_meetings(user, report.organization)
+    if can_meet and meeting_form is None:
+        meeting_form, action_forms = _meeting_forms(report)
     can_dispute = scope.has_perm(user, Perm.DISPUTE, report.organization) and context["is_latest"]
     if can_dispute and dispute_form is None:
         dispute_form = DisputeForm(levels=_level_choices(revision))
@@ -213,6 +238,11 @@ def _detail_page(
             "decision_rows": [(d, forms_by_dispute.get(d.pk)) for d in context["disputes"]],
             "recompute_form": RecomputeForm() if can_manage else None,
             "revision_query": suffix,
+            "minutes": document.committee_minutes(
+                document.report_meetings(report), timezone.localdate()
+            ),
+            "meeting_form": meeting_form if can_meet else None,
+            "action_forms": action_forms if can_meet else [],
         }
     )
     return render(request, "sla/report_detail.html", context)
@@ -344,6 +374,204 @@ def dispute_decide(request: HttpRequest, report_id: int, dispute_id: int) -> Htt
     return _detail_page(
         request, report, _revision(request, report), decision_forms={dispute.pk: form}
     )
+
+
+# --- Committee meetings ----------------------------------------------------------------------
+
+
+def _meeting_forms(report: MonthlyReport, data: Any = None) -> tuple[MeetingForm, list[ActionForm]]:
+    """The form recording a meeting about ``report``, and its optional action rows."""
+    title = _("%(committee)s, %(month)s") % {
+        "committee": MeetingKind.STEERING.label,
+        "month": date_format(document.month_start(report.period), "YEAR_MONTH_FORMAT"),
+    }
+    meeting_form = MeetingForm(
+        data,
+        prefix="meeting",
+        initial={"held_on": timezone.localdate(), "title": title},
+    )
+    rows = [ActionForm(data, prefix=f"action-{n}", optional=True) for n in range(ACTION_ROWS)]
+    return meeting_form, rows
+
+
+def _apply_meeting_errors(
+    error: ValidationError, meeting_form: MeetingForm, action_forms: Sequence[ActionForm]
+) -> None:
+    """A service's refusal next to the fields: ``actions.N.field`` on the N-th action row
+    sent, the rest on the meeting's form."""
+    if not hasattr(error, "error_dict"):
+        meeting_form.add_error(None, error.messages)
+        return
+    for key, texts in error.message_dict.items():
+        parts = key.split(".")
+        if len(parts) == 3 and parts[0] == "actions" and parts[1].isdigit():
+            index = int(parts[1])
+            if index < len(action_forms):
+                form = action_forms[index]
+                form.add_error(parts[2] if parts[2] in form.fields else None, texts)
+                continue
+        meeting_form.add_error(key if key in meeting_form.fields else None, texts)
+
+
+@login_required
+@require_POST
+def meeting_record(request: HttpRequest, report_id: int) -> HttpResponse:
+    """Record a meeting that discussed the report, with up to five action items."""
+    report = _find(request, report_id)
+    if not services.may_record_meetings(request.user, report.organization):
+        raise PermissionDenied("recording meetings")
+    meeting_form, action_forms = _meeting_forms(report, request.POST)
+    valid = meeting_form.is_valid()
+    valid = all([form.is_valid() for form in action_forms]) and valid
+    if valid:
+        sent = [form for form in action_forms if not form.is_blank()]
+        try:
+            services.record_meeting(
+                actor=request.user,
+                contract=report.contract,
+                report=report,
+                actions=[form.spec() for form in sent],
+                **meeting_form.cleaned_data,
+            )
+        except ValidationError as exc:
+            _apply_meeting_errors(exc, meeting_form, sent)
+        else:
+            messages.success(request, _("The meeting was recorded."))
+            return redirect(reverse("sla:report", args=[report.pk]) + "#committee")
+    return _detail_page(
+        request,
+        report,
+        _revision(request, report),
+        meeting_form=meeting_form,
+        action_forms=action_forms,
+    )
+
+
+def _find_meeting(request: HttpRequest, meeting_id: int) -> Meeting:
+    meeting: Meeting = scope.get_visible_or_404(
+        Meeting.objects.select_related("contract", "report", "organization").prefetch_related(
+            "actions"
+        ),
+        request.user,
+        Perm.VIEW_REPORTS,
+        pk=meeting_id,
+    )
+    return meeting
+
+
+def _contract_reports(user: Any, meeting: Meeting) -> dict[str, MonthlyReport]:
+    reports = services.visible_reports(user).filter(contract_id=meeting.contract_id)
+    return {str(report.pk): report for report in reports.order_by("-period")}
+
+
+def _meeting_page(
+    request: HttpRequest,
+    meeting: Meeting,
+    *,
+    edit_form: MeetingForm | None = None,
+    action_form: ActionForm | None = None,
+) -> HttpResponse:
+    user: Any = request.user
+    today = timezone.localdate()
+    can_meet = services.may_record_meetings(user, meeting.organization)
+    if can_meet and edit_form is None:
+        edit_form = MeetingForm(
+            prefix="meeting",
+            reports=[(pk, r.period) for pk, r in _contract_reports(user, meeting).items()],
+            initial={
+                "kind": meeting.kind,
+                "held_on": meeting.held_on,
+                "title": meeting.title,
+                "attendees": meeting.attendees,
+                "decisions": meeting.decisions,
+                "report": str(meeting.report_id or ""),
+            },
+        )
+    if can_meet and action_form is None:
+        action_form = ActionForm(prefix="new")
+    (minutes,) = document.committee_minutes([meeting], today)
+    context = {
+        "meeting": meeting,
+        "row": minutes,
+        "can_meet": can_meet,
+        "edit_form": edit_form if can_meet else None,
+        "action_form": action_form if can_meet else None,
+        "today": today,
+    }
+    return render(request, "sla/meeting_detail.html", context)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def meeting_detail(request: HttpRequest, meeting_id: int) -> HttpResponse:
+    """A meeting's minutes; those who record meetings change them here (POST)."""
+    meeting = _find_meeting(request, meeting_id)
+    if request.method != "POST":
+        return _meeting_page(request, meeting)
+    if not services.may_record_meetings(request.user, meeting.organization):
+        raise PermissionDenied("changing meetings")
+    reports = _contract_reports(request.user, meeting)
+    form = MeetingForm(
+        request.POST, prefix="meeting", reports=[(pk, r.period) for pk, r in reports.items()]
+    )
+    if form.is_valid():
+        changes = dict(form.cleaned_data)
+        chosen = changes.pop("report")
+        try:
+            services.update_meeting(
+                actor=request.user,
+                meeting=meeting,
+                report=reports[chosen] if chosen else None,
+                **changes,
+            )
+        except ValidationError as exc:
+            apply_errors(form, exc)
+        else:
+            messages.success(request, _("The meeting was updated."))
+            return redirect("sla:meeting", meeting_id=meeting.pk)
+    return _meeting_page(request, meeting, edit_form=form)
+
+
+@login_required
+@require_POST
+def action_add(request: HttpRequest, meeting_id: int) -> HttpResponse:
+    meeting = _find_meeting(request, meeting_id)
+    if not services.may_record_meetings(request.user, meeting.organization):
+        raise PermissionDenied("adding actions")
+    form = ActionForm(request.POST, prefix="new")
+    if form.is_valid():
+        try:
+            services.add_action(actor=request.user, meeting=meeting, **form.cleaned_data)
+        except ValidationError as exc:
+            apply_errors(form, exc)
+        else:
+            messages.success(request, _("The action item was added."))
+            return redirect("sla:meeting", meeting_id=meeting.pk)
+    return _meeting_page(request, meeting, action_form=form)
+
+
+@login_required
+@require_POST
+def action_close(request: HttpRequest, meeting_id: int, action_id: int) -> HttpResponse:
+    meeting = _find_meeting(request, meeting_id)
+    action = meeting.actions.select_related("organization").filter(pk=action_id).first()
+    if action is None:
+        raise Http404("no such action item")
+    if not services.may_record_meetings(request.user, meeting.organization):
+        raise PermissionDenied("closing actions")
+    form = CloseActionForm(request.POST, prefix=f"close-{action.pk}")
+    if not form.is_valid():
+        messages.error(request, " ".join(str(e) for e in form.errors.get("done_on", [])))
+    else:
+        try:
+            services.close_action(
+                actor=request.user, action=action, done_on=form.cleaned_data["done_on"]
+            )
+        except ValidationError as exc:
+            messages.error(request, " ".join(exc.messages))
+        else:
+            messages.success(request, _("The action item was marked done."))
+    return redirect("sla:meeting", meeting_id=meeting.pk)
 
 
 # --- Exports ---------------------------------------------------------------------------------
@@ -514,3 +742,15 @@ def export_pdf(request: HttpRequest, report_id: int) -> HttpResponse:
     context = document.report_context(report, revision, request.user)
     pdf = document.render_pdf(context, language)
     return _attachment(pdf, "application/pdf", _file_name(report, revision, ".pdf"))
+
+
+@login_required
+def export_pack(request: HttpRequest, report_id: int) -> HttpResponse:
+    """The committee pack: the report (the revision asked for) followed by the minutes of
+    the meetings that discussed it, as one PDF in the language of the page."""
+    report = _find(request, report_id)
+    revision = _revision(request, report)
+    language = translation.get_language() or "fr"
+    context = document.report_context(report, revision, request.user)
+    pdf = document.render_pack_pdf(context, document.report_meetings(report), language)
+    return _attachment(pdf, "application/pdf", _file_name(report, revision, "-pack.pdf"))
