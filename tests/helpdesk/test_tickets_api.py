@@ -138,3 +138,22 @@ def test_bad_input_changes_nothing(world: Any, setup: dict[str, Any]) -> None:
         },
     )
     assert not_mine.status_code == 404
+
+
+def test_a_contract_of_another_client(world: Any, setup: dict[str, Any]) -> None:
+    body = {
+        "client_id": world.neighbour.pk,
+        "contract_id": setup["contract"].pk,  # the victim's contract
+        "service_code": "INFRA",
+        "title": "Mauvais contrat",
+        "impact": "high",
+        "urgency": "high",
+    }
+    # The provider's engineer sees both clients: the mismatch is a bad request (the
+    # service's validation; 422 is for bodies the schema refuses).
+    mismatch = post(setup["engineer"], "/api/v1/tickets", body)
+    assert mismatch.status_code == 400
+    assert "contract" in mismatch.json()["errors"]
+    # The victim's user does not see the neighbour: 404, as for any invisible object.
+    assert post(setup["user"], "/api/v1/tickets", body).status_code == 404
+    assert not Ticket.objects.exists()

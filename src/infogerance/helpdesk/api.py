@@ -146,8 +146,16 @@ def list_tickets(
 @router.post("/tickets", response=with_errors({201: TicketOut}), summary="Open a ticket")
 def open_ticket(request: HttpRequest, payload: TicketIn) -> Any:
     actor = actor_of(request)
-    client = scope.get_visible_or_404(Organization, actor, pk=payload.client_id)
-    contract = scope.get_visible_or_404(Contract, actor, pk=payload.contract_id)
+    contract = scope.get_visible_or_404(
+        Contract.objects.select_related("organization"), actor, pk=payload.contract_id
+    )
+    # Usually the contract's own client (one query for both); otherwise looked up on its own,
+    # so that an invisible client is a 404 and a mismatch the service's error.
+    client = (
+        contract.organization
+        if contract.organization_id == payload.client_id
+        else scope.get_visible_or_404(Organization, actor, pk=payload.client_id)
+    )
     ticket = services.open_ticket(
         actor=actor,
         client=client,
