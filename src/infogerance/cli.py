@@ -516,7 +516,7 @@ def cmd_sla_evaluate(args: argparse.Namespace) -> int:
     from django.utils import translation
 
     from infogerance.contracts.loader import ContractFileError, load_contract, problems_text
-    from infogerance.sla.evaluate import evaluate, evaluation_table, evaluation_to_json
+    from infogerance.sla.evaluate import evaluate, evaluation_table, evaluation_to_json, sha256
     from infogerance.sla.eventsfile import EventsFileError, read_events
     from infogerance.sla.measure import PeriodError, parse_month
 
@@ -555,7 +555,7 @@ def cmd_sla_evaluate(args: argparse.Namespace) -> int:
         raise CliError(f"--held: no service level {', '.join(unknown)} in the contract", EXIT_USAGE)
     inputs = {
         "contract_file": os.path.basename(args.contract),
-        "contract_sha256": _sha256_bytes(contract_bytes),
+        "contract_sha256": sha256(contract_bytes),
         "events_file": os.path.basename(args.events),
         "events_sha256": _file_sha256(args.events),
         "events_lines": data.lines,
@@ -573,12 +573,6 @@ def cmd_sla_evaluate(args: argparse.Namespace) -> int:
         sys.stdout.buffer.write(data_out)
         sys.stdout.buffer.flush()
     return 0
-
-
-def _sha256_bytes(data: bytes) -> str:
-    import hashlib
-
-    return hashlib.sha256(data).hexdigest()
 
 
 def cmd_manage(args: argparse.Namespace) -> int:

@@ -14,7 +14,7 @@ import dataclasses
 import datetime as dt
 import hashlib
 import io
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import orjson
@@ -528,10 +528,6 @@ def decide_dispute(*, actor: Any, dispute: Dispute, outcome: str, decision: str)
     return locked
 
 
-def months_of(reports: Iterable[MonthlyReport]) -> list[str]:
-    return sorted({r.period for r in reports}, reverse=True)
-
-
 # --- Committees ------------------------------------------------------------------------------
 
 MAX_TITLE = 200
@@ -548,12 +544,6 @@ MEETING_FIELDS = frozenset({"kind", "held_on", "title", "attendees", "decisions"
 
 #: An action item as given to :func:`record_meeting`: what, who, by when.
 ActionSpec = tuple[str, str, dt.date]
-
-
-def visible_meetings(user: Any) -> QuerySet[Meeting]:
-    return scope.visible(Meeting, user, Perm.VIEW_REPORTS).select_related(
-        "contract", "report", "organization"
-    )
 
 
 def may_record_meetings(user: Any, organization: Any) -> bool:
