@@ -34,13 +34,14 @@ demo: install
 test: install-test chromium lint typecheck importlint pytest
 
 # System tools the suite needs: Debian's chromium (browser tests), GNU gettext (the
-# translation checks) and Pango with a font (WeasyPrint's PDF reports). Installed when
-# missing and when we are root; otherwise those tests skip, except under CI=true, where they
-# fail.
+# translation checks), restic (the oracle of the backup engine's repositories) and Pango
+# with a font (WeasyPrint's PDF reports). Installed when missing and when we are root;
+# otherwise those tests skip, except under CI=true, where they fail.
 chromium:
 	@missing=""; \
 	command -v chromium >/dev/null 2>&1 || missing="$$missing chromium"; \
 	command -v xgettext >/dev/null 2>&1 || missing="$$missing gettext"; \
+	command -v restic >/dev/null 2>&1 || missing="$$missing restic"; \
 	ldconfig -p 2>/dev/null | grep -q libpangoft2-1.0 || missing="$$missing libpango-1.0-0 libpangoft2-1.0-0 fonts-dejavu-core"; \
 	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
