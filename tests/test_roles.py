@@ -9,7 +9,7 @@ import pytest
 from infogerance.tenancy import scope
 from infogerance.tenancy.roles import Perm
 
-V, C, M, VM, MM, A, K, T, W, R, OP, S, D = (
+V, C, M, VM, MM, A, K, T, W, R, OP, S, D, IV, IM, AG = (
     Perm.VIEW,
     Perm.CHANGE_ORG,
     Perm.CREATE_CLIENT,
@@ -23,38 +23,41 @@ V, C, M, VM, MM, A, K, T, W, R, OP, S, D = (
     Perm.RECORD_OPERATIONS,
     Perm.MANAGE_REPORTS,
     Perm.DISPUTE,
+    Perm.VIEW_INVENTORY,
+    Perm.MANAGE_INVENTORY,
+    Perm.MANAGE_AGENTS,
 )
 
 # user -> organisation -> the rights held there (everything else is refused)
 MATRIX: dict[str, dict[str, set[Perm]]] = {
     "p_admin": {
-        "provider": {V, C, M, VM, MM, A, K, T, W, R, OP, S},
-        "victim": {V, C, M, VM, MM, A, K, T, W, R, OP, S},
-        "neighbour": {V, C, M, VM, MM, A, K, T, W, R, OP, S},
+        "provider": {V, C, M, VM, MM, A, K, T, W, R, OP, S, IV, IM, AG},
+        "victim": {V, C, M, VM, MM, A, K, T, W, R, OP, S, IV, IM, AG},
+        "neighbour": {V, C, M, VM, MM, A, K, T, W, R, OP, S, IV, IM, AG},
         "other_provider": set(),
     },
     "p_engineer": {
-        "provider": {V, VM, T, W, R, OP},
-        "victim": {V, VM, T, W, R, OP},
-        "neighbour": {V, VM, T, W, R, OP},
+        "provider": {V, VM, T, W, R, OP, IV, IM},
+        "victim": {V, VM, T, W, R, OP, IV, IM},
+        "neighbour": {V, VM, T, W, R, OP, IV, IM},
         "other_provider": set(),
     },
     "p_auditor": {
-        "provider": {V, VM, A, R},
-        "victim": {V, VM, A, R},
-        "neighbour": {V, VM, A, R},
+        "provider": {V, VM, A, R, IV},
+        "victim": {V, VM, A, R, IV},
+        "neighbour": {V, VM, A, R, IV},
         "other_provider": set(),
     },
     "a_manager": {
         "provider": set(),
-        "victim": {V, VM, MM, A, T, R, D},
+        "victim": {V, VM, MM, A, T, R, D, IV},
         "neighbour": set(),
         "other_provider": set(),
     },
     "a_user": {"provider": set(), "victim": {V, T}, "neighbour": set(), "other_provider": set()},
     "a_auditor": {
         "provider": set(),
-        "victim": {V, VM, A, R},
+        "victim": {V, VM, A, R, IV},
         "neighbour": set(),
         "other_provider": set(),
     },
@@ -62,7 +65,7 @@ MATRIX: dict[str, dict[str, set[Perm]]] = {
         "provider": set(),
         "victim": set(),
         "neighbour": set(),
-        "other_provider": {V, C, M, VM, MM, A, K, T, W, R, OP, S},
+        "other_provider": {V, C, M, VM, MM, A, K, T, W, R, OP, S, IV, IM, AG},
     },
 }
 

@@ -52,6 +52,7 @@ INSTALLED_APPS = [
     "infogerance.helpdesk",
     "infogerance.knowledge",
     "infogerance.sla",
+    "infogerance.inventory",
 ]
 
 MIDDLEWARE = [
@@ -208,6 +209,10 @@ ATTACHMENT_EXTENSIONS = config.env_list(
 # and its form); other bodies (forms, JSON) are held to DATA_UPLOAD_MAX_MEMORY_SIZE.
 MAX_REQUEST_BODY_BYTES = config.env_int(
     "INFOGERANCE_MAX_REQUEST_BODY_BYTES", ATTACHMENT_MAX_BYTES + 1024 * 1024, minimum=1024
+)
+# Reports of the agents (/api/agent/v1/): a batch of inventories can be large.
+AGENT_MAX_BODY_BYTES = config.env_int(
+    "INFOGERANCE_AGENT_MAX_BODY_BYTES", 8 * 1024 * 1024, minimum=1024
 )
 DATA_UPLOAD_MAX_MEMORY_SIZE = config.env_int(
     "INFOGERANCE_MAX_FORM_BYTES", 2 * 1024 * 1024, minimum=1024

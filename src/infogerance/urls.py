@@ -3,6 +3,7 @@ from django.views.i18n import set_language
 
 from infogerance.api import api
 from infogerance.core import views as core_views
+from infogerance.inventory.agent_api import agent_api
 
 urlpatterns = [
     path("", include("infogerance.tenancy.urls")),
@@ -15,6 +16,7 @@ urlpatterns = [
     path("i18n/setlang/", set_language, name="set_language"),
     path("healthz", core_views.healthz, name="healthz"),
     path("api/v1/", api.urls),
+    path("api/agent/v1/", agent_api.urls),
 ]
 
 handler400 = "infogerance.core.views.bad_request"

@@ -35,6 +35,9 @@ class Perm(StrEnum):
     RECORD_OPERATIONS = "sla.record"  # record outages, maintenance, backup runs, deliveries…
     MANAGE_REPORTS = "sla.manage"  # compute, review and freeze a month; record decisions
     DISPUTE = "sla.dispute"  # contest a figure of a monthly report
+    VIEW_INVENTORY = "inventory.view"  # assets, software, agents, the technical audit
+    MANAGE_INVENTORY = "inventory.manage"  # record assets by hand, lifecycle, licences
+    MANAGE_AGENTS = "agents.manage"  # enrolment tokens; revoke an agent
 
 
 ROLES_BY_KIND: dict[str, tuple[Role, ...]] = {
@@ -55,9 +58,13 @@ GRANTS: dict[Role, frozenset[Perm]] = {
             Perm.WORK_TICKETS,
             Perm.VIEW_REPORTS,
             Perm.RECORD_OPERATIONS,
+            Perm.VIEW_INVENTORY,
+            Perm.MANAGE_INVENTORY,
         }
     ),
-    Role.AUDITOR: frozenset({Perm.VIEW, Perm.VIEW_MEMBERS, Perm.VIEW_AUDIT, Perm.VIEW_REPORTS}),
+    Role.AUDITOR: frozenset(
+        {Perm.VIEW, Perm.VIEW_MEMBERS, Perm.VIEW_AUDIT, Perm.VIEW_REPORTS, Perm.VIEW_INVENTORY}
+    ),
     Role.CLIENT_MANAGER: frozenset(
         {
             Perm.VIEW,
@@ -67,6 +74,7 @@ GRANTS: dict[Role, frozenset[Perm]] = {
             Perm.OPEN_TICKET,
             Perm.VIEW_REPORTS,
             Perm.DISPUTE,
+            Perm.VIEW_INVENTORY,
         }
     ),
     Role.CLIENT_USER: frozenset({Perm.VIEW, Perm.OPEN_TICKET}),

@@ -1,0 +1,272 @@
+"""The agent API: enrolment tokens, enrolment, delivery of reports, refusals. Both databases."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import orjson
+import pytest
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.test import Client
+from django.utils import timezone
+
+from infogerance.audit.models import AuditEvent
+from infogerance.inventory import services
+from infogerance.inventory.models import (
+    Agent,
+    Asset,
+    AssetComponent,
+    EnrollmentToken,
+    InstalledSoftware,
+    InventorySnapshot,
+    PerformanceSummary,
+)
+from tests.inventory import factory
+
+pytestmark = pytest.mark.django_db
+ENROLL = "/api/agent/v1/enroll"
+REPORTS = "/api/agent/v1/reports"
+
+
+def post(client: Client, url: str, body: Any, credential: str | None = None) -> Any:
+    headers = {"HTTP_AUTHORIZATION": f"Bearer {credential}"} if credential else {}
+    return client.post(url, orjson.dumps(body), content_type="application/json", **headers)
+
+
+def token_for(world: Any, org: Any = None, **kwargs: Any) -> str:
+    _token, secret = services.create_enrollment_token(
+        actor=world.user("p_admin"), client=org or world.victim, label="rollout", **kwargs
+    )
+    return secret
+
+
+def enrol(world: Any, org: Any = None, hostname: str = "web-01", machine_id: str = "") -> str:
+    body = {"token": token_for(world, org), "hostname": hostname, "machine_id": machine_id}
+    response = post(Client(), ENROLL, body)
+    assert response.status_code == 201, response.content
+    return response.json()["credential"]
+
+
+def test_only_provider_admins_create_tokens(world: Any) -> None:
+    for who in ("p_engineer", "a_manager", "q_admin"):
+        with pytest.raises(PermissionDenied):
+            services.create_enrollment_token(actor=world.user(who), client=world.victim, label="x")
+    with pytest.raises(ValidationError) as caught:
+        services.create_enrollment_token(
+            actor=world.user("p_admin"), client=world.victim, label=" ", days=0, max_uses=0
+        )
+    assert set(caught.value.message_dict) == {"label", "days", "max_uses"}
+    with pytest.raises(ValidationError, match="client"):
+        services.create_enrollment_token(
+            actor=world.user("p_admin"), client=world.provider, label="x"
+        )
+    token, secret = services.create_enrollment_token(
+        actor=world.user("p_admin"), client=world.victim, label="rollout", days=3, max_uses=2
+    )
+    assert secret.startswith("iget_") and secret[:11] == token.prefix
+    assert token.token_hash != secret and len(token.token_hash) == 64  # only the hash is kept
+    assert AuditEvent.objects.filter(action="inventory.token_create", target_id=str(token.pk))
+
+
+def test_enrolment_creates_the_asset_and_a_credential(world: Any) -> None:
+    secret = token_for(world)
+    body = {
+        "token": secret,
+        "hostname": "web-01",
+        "machine_id": "ab" * 16,
+        "agent_version": "0.1.0",
+        "os": {"family": "linux", "name": "Debian GNU/Linux", "version": "12"},
+    }
+    response = post(Client(), ENROLL, body)
+    assert response.status_code == 201, response.content
+    answer = response.json()
+    agent = Agent.objects.get(uid=answer["agent_id"])
+    assert agent.organization == world.victim and agent.asset.name == "web-01"
+    assert agent.asset.kind == "server" and agent.asset.source == "agent"
+    assert answer["client"] == world.victim.slug and answer["heartbeat_seconds"] == 60
+    assert agent.credential_hash != answer["credential"]
+    me = Client().get("/api/agent/v1/me", HTTP_AUTHORIZATION=f"Bearer {answer['credential']}")
+    assert me.status_code == 200 and me.json()["asset_id"] == agent.asset_id
+    # The token was for one use: a second machine is refused, and the refusal is filed.
+    again = post(Client(), ENROLL, {**body, "hostname": "web-02"})
+    assert again.status_code == 401 and "exhausted" in again.json()["detail"]
+    assert AuditEvent.objects.filter(action="inventory.enrol_refused").count() == 1
+
+
+def test_expired_revoked_and_unknown_tokens_are_refused(world: Any) -> None:
+    expired = token_for(world)
+    EnrollmentToken.objects.update(expires_at=timezone.now() - dt.timedelta(seconds=1))
+    revoked_secret = token_for(world)
+    revoked = EnrollmentToken.objects.get(expires_at__gt=timezone.now())
+    services.revoke_enrollment_token(revoked, actor=world.user("p_admin"))
+    for secret, reason in (
+        (expired, "expired"),
+        (revoked_secret, "revoked"),
+        ("iget_nope", "unknown"),
+    ):
+        response = post(Client(), ENROLL, {"token": secret, "hostname": "h"})
+        assert response.status_code == 401 and reason in response.json()["detail"], secret
+    assert not Agent.objects.exists() and not Asset.objects.exists()
+    bad = post(Client(), ENROLL, {"hostname": "h"})
+    assert bad.status_code == 400 and bad.json()["errors"] == {"token": ["required"]}
+
+
+def test_reenrolling_a_machine_continues_its_asset(world: Any) -> None:
+    first = enrol(world, machine_id="cd" * 16)
+    second = enrol(world, hostname="web-01-new", machine_id="cd" * 16)
+    assert Asset.objects.count() == 1
+    old, new = Agent.objects.order_by("enrolled_at", "pk")
+    assert old.revoked_at is not None and new.revoked_at is None
+    assert post(Client(), REPORTS, {"reports": [factory.heartbeat(1)]}, first).status_code == 401
+    assert post(Client(), REPORTS, {"reports": [factory.heartbeat(1)]}, second).status_code == 200
+
+
+def test_an_inventory_feeds_the_asset(world: Any) -> None:
+    credential = enrol(world)
+    sent = factory.report("inventory", 1, factory.inventory(software=3))
+    response = post(Client(), REPORTS, {"reports": [sent]}, credential)
+    assert response.status_code == 200, response.content
+    assert response.json() == {"results": [{"report_id": sent["report_id"], "status": "stored"}]}
+    asset = Asset.objects.get()
+    assert (asset.os_name, asset.os_version, asset.os_id) == ("Debian GNU/Linux", "12", "debian")
+    assert (asset.vendor, asset.model, asset.serial) == ("Dell Inc.", "PowerEdge R650", "SN-1")
+    assert asset.software_count == 3 and asset.memory_bytes == 32 * 2**30
+    assert (asset.pending_updates, asset.security_updates) == (3, 1)
+    assert asset.disk_free_ratio == pytest.approx(10 / 100)  # 10 GiB free of 100 GiB
+    assert sorted(InstalledSoftware.objects.values_list("name", "version")) == [
+        ("pkg0", "1.0"),
+        ("pkg1", "1.1"),
+        ("pkg2", "1.2"),
+    ]
+    assert sorted(AssetComponent.objects.values_list("kind", "name")) == [
+        ("cpu", "Xeon"),
+        ("disk", "/"),
+        ("interface", "eth0"),
+    ]
+    assert InventorySnapshot.objects.count() == 1
+    agent = Agent.objects.get()
+    assert agent.last_sequence == 1 and agent.last_seen_at is not None
+
+
+def test_a_replay_is_acknowledged_once_stored(world: Any) -> None:
+    credential = enrol(world)
+    batch = {
+        "reports": [
+            factory.heartbeat(1),
+            factory.report("inventory", 2, factory.inventory()),
+            factory.performance(3),
+        ]
+    }
+    first = post(Client(), REPORTS, batch, credential).json()["results"]
+    again = post(Client(), REPORTS, batch, credential).json()["results"]
+    assert [r["status"] for r in first] == ["stored"] * 3
+    assert [r["status"] for r in again] == ["duplicate"] * 3
+    assert [r["report_id"] for r in again] == [r["report_id"] for r in first]
+    assert InventorySnapshot.objects.count() == 1 and PerformanceSummary.objects.count() == 1
+    agent = Agent.objects.get()
+    assert (agent.last_sequence, agent.reports_stored, agent.cpu_percent) == (3, 3, 12.5)
+
+
+def test_an_unchanged_inventory_keeps_one_snapshot_and_a_change_adds_one(world: Any) -> None:
+    credential = enrol(world)
+    same = factory.inventory(software=2)
+    post(Client(), REPORTS, {"reports": [factory.report("inventory", 1, same)]}, credential)
+    # Only volatile facts moved (uptime, disk usage): no new snapshot, usage updated.
+    moved = {**same, "uptime_seconds": 7200}
+    moved["disks"] = [{**same["disks"][0], "used_bytes": 95 * 2**30, "free_bytes": 5 * 2**30}]
+    post(Client(), REPORTS, {"reports": [factory.report("inventory", 2, moved)]}, credential)
+    assert InventorySnapshot.objects.count() == 1
+    assert Asset.objects.get().disk_free_ratio == pytest.approx(5 / 100)
+    upgraded = {
+        **moved,
+        "software": [*same["software"][:1], {**same["software"][1], "version": "2.0"}],
+    }
+    post(Client(), REPORTS, {"reports": [factory.report("inventory", 3, upgraded)]}, credential)
+    assert InventorySnapshot.objects.count() == 2
+    assert sorted(InstalledSoftware.objects.values_list("name", "version")) == [
+        ("pkg0", "1.0"),
+        ("pkg1", "2.0"),
+    ]
+
+
+def test_a_bad_report_stores_nothing_and_names_the_field(world: Any) -> None:
+    credential = enrol(world)
+    broken = factory.inventory()
+    del broken["software"][1]["name"]
+    batch = {"reports": [factory.heartbeat(1), factory.report("inventory", 2, broken)]}
+    response = post(Client(), REPORTS, batch, credential)
+    assert response.status_code == 400
+    assert response.json()["errors"] == {"reports[1].data.software[1].name": ["required"]}
+    assert "reports[1].data.software[1].name" in response.json()["detail"]
+    agent = Agent.objects.get()
+    assert agent.last_sequence == 0 and agent.last_seen_at is None
+    assert not InventorySnapshot.objects.exists() and not InstalledSoftware.objects.exists()
+    cases = [
+        (b"{not json", 400),
+        (orjson.dumps({"reports": []}), 400),
+        (orjson.dumps({"reports": [{**factory.heartbeat(1), "extra": 1}]}), 400),
+        (orjson.dumps({"reports": [{**factory.heartbeat(1), "kind": "selfie"}]}), 400),
+        (orjson.dumps({"reports": [factory.report("inventory", 1, {"hostname": "h"})]}), 400),
+    ]
+    for body, status in cases:
+        answer = Client().post(
+            REPORTS,
+            body,
+            content_type="application/json",
+            HTTP_AUTHORIZATION=f"Bearer {credential}",
+        )
+        assert answer.status_code == status, (body, answer.content)
+        assert answer.json()["detail"]
+    assert Agent.objects.get().last_sequence == 0
+
+
+def test_an_oversized_body_is_refused_before_it_is_read(world: Any, settings: Any) -> None:
+    credential = enrol(world)
+    settings.AGENT_MAX_BODY_BYTES = 10_000
+    big = {"reports": [factory.report("inventory", 1, factory.inventory(software=200))]}
+    response = post(Client(), REPORTS, big, credential)
+    assert response.status_code == 413 and "10000" in response.json()["detail"]
+    assert not InventorySnapshot.objects.exists()
+
+
+def test_unknown_and_revoked_credentials_are_401(world: Any) -> None:
+    credential = enrol(world)
+    body = {"reports": [factory.heartbeat(1)]}
+    for wrong in ("iga_0000_nope", credential + "x", "ifg_personal_token"):
+        assert post(Client(), REPORTS, body, wrong).status_code == 401
+    assert Client().post(REPORTS, b"{}", content_type="application/json").status_code == 401
+    agent = Agent.objects.get()
+    with pytest.raises(PermissionDenied):
+        services.revoke_agent(agent, actor=world.user("a_manager"))
+    services.revoke_agent(agent, actor=world.user("p_admin"))
+    response = post(Client(), REPORTS, body, credential)
+    assert response.status_code == 401 and "enrol" in response.json()["detail"]
+    assert Agent.objects.get().last_sequence == 0
+
+
+def test_an_agent_writes_only_its_own_asset(world: Any) -> None:
+    victim_credential = enrol(world, hostname="victim-01", machine_id="aa" * 16)
+    post(
+        Client(),
+        REPORTS,
+        {"reports": [factory.report("inventory", 1, factory.inventory("victim-01"))]},
+        victim_credential,
+    )
+    victim_asset = Asset.objects.get(organization=world.victim)
+    before = (victim_asset.inventory_sha256, victim_asset.software_count)
+    # The neighbour's agent reports the victim's identity: it lands on its own asset.
+    neighbour_credential = enrol(world, org=world.neighbour, hostname="n-01", machine_id="bb" * 16)
+    impostor = factory.inventory("victim-01", software=9, machine_id="aa" * 16)
+    response = post(
+        Client(),
+        REPORTS,
+        {"reports": [factory.report("inventory", 1, impostor)]},
+        neighbour_credential,
+    )
+    assert response.status_code == 200
+    victim_asset.refresh_from_db()
+    assert (victim_asset.inventory_sha256, victim_asset.software_count) == before
+    neighbour_asset = Asset.objects.get(organization=world.neighbour)
+    assert neighbour_asset.software_count == 9
+    assert InstalledSoftware.objects.filter(asset=victim_asset).count() == 3
