@@ -125,6 +125,59 @@ def victim_action_id(world: Any) -> int:
     return ActionItem.objects.filter(meeting_id=isolation.value("meeting_id", world)).get().pk
 
 
+def victim_agent(world: Any) -> Any:
+    """An enrolled agent of the victim, with two inventories and a performance summary."""
+    from infogerance.inventory import services
+    from infogerance.inventory.models import Agent
+    from tests.inventory import factory
+
+    _token, secret = services.create_enrollment_token(
+        actor=world.user("p_admin"), client=world.victim, label=f"Rollout {MARKER}"
+    )
+    enrolled = services.enroll(
+        actor=services.AGENT_ACTOR, body={"token": secret, "hostname": f"srv-{MARKER}"}
+    )
+    first = factory.inventory(f"srv-{MARKER}")
+    second = {**first, "software": [*first["software"], {"name": MARKER, "source": "dpkg"}]}
+    reports = [
+        factory.report("inventory", 1, first),
+        factory.report("inventory", 2, second),
+        factory.performance(3),
+    ]
+    services.ingest(enrolled.agent, {"reports": reports}, actor=services.AGENT_ACTOR)
+    return Agent.objects.get(pk=enrolled.agent.pk)
+
+
+def victim_snapshots(world: Any) -> list[int]:
+    from infogerance.inventory.models import InventorySnapshot
+
+    agent = isolation.value("agent", world)
+    return list(
+        InventorySnapshot.objects.filter(asset_id=agent.asset_id)
+        .order_by("collected_at", "pk")
+        .values_list("pk", flat=True)
+    )
+
+
+def victim_licence(world: Any) -> int:
+    from infogerance.inventory import services
+
+    return services.save_licence(
+        actor=world.user("p_admin"),
+        client=world.victim,
+        product=f"Office {MARKER}",
+        software_name=MARKER,
+        owned=5,
+    ).pk
+
+
+isolation.register("agent", victim_agent)
+isolation.register("agent_id", lambda w: isolation.value("agent", w).pk)
+isolation.register("asset_id", lambda w: isolation.value("agent", w).asset_id)
+isolation.register("enrollment_token_id", lambda w: isolation.value("agent", w).enrolled_with_id)
+isolation.register("from_snapshot", lambda w: victim_snapshots(w)[0])
+isolation.register("to_snapshot", lambda w: victim_snapshots(w)[-1])
+isolation.register("licence_id", victim_licence)
 isolation.register("contract_id", victim_contract_id)
 isolation.register("report_id", victim_report_id)
 isolation.register("dispute_id", victim_dispute_id)

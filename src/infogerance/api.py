@@ -26,6 +26,7 @@ from infogerance.contracts.api import router as contracts_router
 from infogerance.contracts.loader import ContractFileError
 from infogerance.core.api import error_fields
 from infogerance.helpdesk.api import router as helpdesk_router
+from infogerance.inventory.api import router as inventory_router
 from infogerance.knowledge.api import router as knowledge_router
 from infogerance.sla.api import router as sla_router
 from infogerance.tenancy.api import router as tenancy_router
@@ -49,6 +50,7 @@ api.add_router("", contracts_router)
 api.add_router("", helpdesk_router)
 api.add_router("", knowledge_router)
 api.add_router("", sla_router)
+api.add_router("", inventory_router)
 
 
 def _json(request: HttpRequest, status: int, detail: str, errors: Any = None) -> HttpResponse:

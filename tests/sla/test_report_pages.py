@@ -564,7 +564,9 @@ def test_the_laid_out_pdf(
 
 
 def test_the_pdf_fetches_nothing() -> None:
-    fetcher = document._fetcher()
+    from infogerance.core.documents import no_network_fetcher
+
+    fetcher = no_network_fetcher()
     for url in ("http://example.org/x.png", "https://example.org/a.css", "file:///etc/passwd"):
         with pytest.raises(ValueError, match="fetches nothing"):
             (fetcher.fetch if hasattr(fetcher, "fetch") else fetcher)(url)

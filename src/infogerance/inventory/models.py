@@ -65,6 +65,8 @@ class Asset(TenantOwned, TimeStamped):
     lease_item = models.CharField(_("lease line"), max_length=200, blank=True)
     location = models.CharField(_("location"), max_length=200, blank=True)
     notes = models.TextField(_("notes"), blank=True)
+    # Bumped by every change made by a person: an edit based on an older version is refused.
+    version = models.PositiveIntegerField(default=1)
     # Identity and facts (from the latest inventory, or typed by hand).
     hostname = models.CharField(_("host name"), max_length=255, blank=True)
     fqdn = models.CharField(_("FQDN"), max_length=255, blank=True)

@@ -566,18 +566,19 @@ def create_asset(*, actor: Any, client: Organization, fields: dict[str, Any]) ->
 
 @service
 def update_asset(
-    asset: Asset,
-    *,
-    actor: Any,
-    fields: dict[str, Any],
-    expected_updated_at: dt.datetime | None = None,
+    asset: Asset, *, actor: Any, fields: dict[str, Any], expected_version: int | None = None
 ) -> Asset:
     """Change an asset's descriptive fields (an agent's asset keeps its reported facts)."""
     asset = Asset.objects.select_for_update().select_related("organization").get(pk=asset.pk)
     _require(actor, Perm.MANAGE_INVENTORY, asset.organization)
-    if expected_updated_at is not None and asset.updated_at != expected_updated_at:
+    if expected_version is not None and expected_version != asset.version:
         raise ValidationError(
-            {"__all__": [_("Someone changed this asset meanwhile: reload it and try again.")]}
+            {
+                "version": [
+                    _("This asset changed meanwhile (version %(now)d, not %(seen)d): reload it.")
+                    % {"now": asset.version, "seen": expected_version}
+                ]
+            }
         )
     if asset.source == AssetSource.AGENT:
         reported = set(fields) & {"hostname", "vendor", "model", "serial", "os_name", "os_version"}
@@ -592,9 +593,10 @@ def update_asset(
     before = snapshot(asset, ASSET_FIELDS)
     for name, value in clean.items():
         setattr(asset, name, value)
-    asset.save()
     old, new = changed(before, snapshot(asset, ASSET_FIELDS))
     if new:
+        asset.version += 1
+        asset.save()
         record(
             actor=actor,
             action="inventory.asset_update",

@@ -1,0 +1,48 @@
+"""Template helpers of the inventory pages and the technical audit."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import template
+from django.urls import reverse
+from django.utils.formats import number_format
+from django.utils.html import format_html
+
+register = template.Library()
+
+
+@register.simple_tag
+def asset_link(asset: Any, print_: bool = False) -> str:
+    """The asset's name, linked to its page (plain text in a printed document)."""
+    if print_:
+        return format_html("{}", asset.name)
+    return format_html(
+        '<a href="{}">{}</a>', reverse("inventory:asset", args=[asset.pk]), asset.name
+    )
+
+
+@register.filter
+def percent(ratio: float | None) -> str:
+    """0.084 → "8.4 %" (in the active language's number format)."""
+    if ratio is None:
+        return "—"
+    return f"{number_format(ratio * 100, 1)} %"
+
+
+@register.filter
+def sub(a: int, b: int) -> int:
+    return a - b
+
+
+@register.filter
+def size(value: int | None) -> str:
+    """Bytes in binary units: 1536 → "1.5 KiB"."""
+    if value is None:
+        return "—"
+    amount = float(value)
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
+        if amount < 1024 or unit == "TiB":
+            return f"{number_format(amount, 0 if unit == 'B' else 1)} {unit}"
+        amount /= 1024
+    return str(value)
