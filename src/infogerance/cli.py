@@ -575,6 +575,29 @@ def cmd_sla_evaluate(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_audit_report(args: argparse.Namespace) -> int:
+    """The technical audit of a client, as a PDF or a self-contained HTML file."""
+    setup_django()
+    _require_migrated()
+    from infogerance.inventory.technical_audit import audit_html, audit_pdf
+
+    client = _client(args.client)
+    language = _user_language(args.lang)
+    if args.format == "pdf":
+        data = audit_pdf(client, language)
+    else:
+        data = audit_html(client, language).encode("utf-8")
+    output = args.output or f"audit-{client.slug}.{args.format}"
+    if output == "-":
+        sys.stdout.buffer.write(data)
+        sys.stdout.buffer.flush()
+    else:
+        with open(output, "wb") as handle:
+            handle.write(data)
+        print(f"{output}: {len(data)} bytes")
+    return 0
+
+
 def cmd_manage(args: argparse.Namespace) -> int:
     setup_django()
     from django.core.management import execute_from_command_line
@@ -749,6 +772,18 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("-o", "--output", help="file to write (default: standard output)")
     c.add_argument("--lang", choices=["fr", "en"], help="language of the contract's messages")
     c.set_defaults(func=cmd_sla_evaluate)
+
+    p = add(
+        "audit-report",
+        cmd_audit_report,
+        "the technical audit of a client's estate (PDF or HTML), to annex to the contract",
+    )
+    p.add_argument("--client", required=True, metavar="SLUG", help="the client's short name")
+    p.add_argument("--format", choices=["pdf", "html"], default="pdf")
+    p.add_argument(
+        "-o", "--output", help="file to write (default: audit-SLUG.FORMAT; - for stdout)"
+    )
+    p.add_argument("--lang", choices=["fr", "en"], help="language of the document")
 
     p = add("manage", cmd_manage, "Django's management commands (migrate, shell, …)")
     p.add_argument("args", nargs=argparse.REMAINDER)

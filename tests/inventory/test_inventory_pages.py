@@ -218,3 +218,22 @@ def test_recording_and_editing_an_asset_by_hand(world: Any) -> None:
     assert stale.status_code == 200 and "version 2" in stale.content.decode()
     asset.refresh_from_db()
     assert (asset.lifecycle, asset.version) == ("in_stock", 2)
+
+
+def test_the_audit_report_command(world: Any, estate: dict[str, Agent], tmp_path: Any) -> None:
+    from pypdf import PdfReader
+
+    from infogerance.cli import main
+
+    html = tmp_path / "audit.html"
+    args = ["audit-report", "--client", world.victim.slug, "--lang", "en", "--format", "html"]
+    assert main([*args, "-o", str(html)]) == 0
+    text = html.read_text(encoding="utf-8")
+    assert "<style>" in text and "Technical audit of" in text and "old-01" in text
+    pdf = tmp_path / "audit.pdf"
+    assert (
+        main(["audit-report", "--client", world.victim.slug, "-o", str(pdf), "--lang", "fr"]) == 0
+    )
+    body = " ".join(p.extract_text() for p in PdfReader(str(pdf)).pages)
+    assert "Audit technique de" in body and "busy-01" in body
+    assert main(["audit-report", "--client", "nobody"]) == 1

@@ -17,7 +17,10 @@ from django.db.models import Count, Max
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
-from infogerance.core.documents import render_pdf, trend_svg
+from django.template.loader import render_to_string
+from django.utils import translation
+
+from infogerance.core.documents import PRINT_CSS, render_pdf, trend_svg
 from infogerance.inventory import eol
 from infogerance.inventory.models import (
     Agent,
@@ -209,3 +212,15 @@ def audit_context(client: Organization, today: dt.date | None = None) -> dict[st
 
 def audit_pdf(client: Organization, language: str, today: dt.date | None = None) -> bytes:
     return render_pdf(audit_context(client, today), language, PRINT_TEMPLATE)
+
+
+def audit_html(client: Organization, language: str, today: dt.date | None = None) -> str:
+    """The audit as one self-contained HTML file (its style sheet inside)."""
+    context = {
+        **audit_context(client, today),
+        "language": language,
+        "print": True,
+        "css": PRINT_CSS.read_text(encoding="utf-8"),
+    }
+    with translation.override(language):
+        return render_to_string(PRINT_TEMPLATE, context)
