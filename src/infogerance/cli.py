@@ -217,6 +217,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     created = demo.load()
     print(demo.summary(created))
     if args.serve:
+        print(demo.enrolment_hint(f"http://{args.host}:{args.port}"))
         return cmd_serve(args)
     return 0
 
@@ -772,6 +773,10 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("-o", "--output", help="file to write (default: standard output)")
     c.add_argument("--lang", choices=["fr", "en"], help="language of the contract's messages")
     c.set_defaults(func=cmd_sla_evaluate)
+
+    from infogerance.agent.cli import add_parser as add_agent_parser
+
+    add_agent_parser(sub)
 
     p = add(
         "audit-report",

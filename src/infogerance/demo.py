@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from django.db import transaction
 
@@ -80,6 +81,7 @@ def load() -> bool:
     load_contracts(orgs, actor)
     load_tickets(orgs)
     load_last_month(orgs, actor)
+    load_inventory(orgs, actor)
     return True
 
 
@@ -165,7 +167,12 @@ def load_last_month(orgs: dict[str, Organization], actor: SystemActor) -> str | 
     from infogerance.contracts.models import Contract
     from infogerance.helpdesk import services as helpdesk
     from infogerance.helpdesk.models import Ticket, TicketEvent
-    from infogerance.sla.services import compute_report, record_operations
+    from infogerance.sla.services import (
+        compute_report,
+        freeze_report,
+        record_operations,
+        submit_report,
+    )
 
     contract = Contract.objects.filter(organization=orgs["martin"]).first()
     if contract is None:
@@ -226,8 +233,151 @@ def load_last_month(orgs: dict[str, Organization], actor: SystemActor) -> str | 
         actor=actor, contract=contract, text="".join(json.dumps(line) + "\n" for line in lines)
     )
     period = f"{last:%Y-%m}"
-    compute_report(actor=actor, contract=contract, period=period)
+    revision = compute_report(actor=actor, contract=contract, period=period)
+    # Reviewed and frozen: the month's figures of record, with their penalty statement.
+    submit_report(actor=actor, report=revision.report)
+    freeze_report(actor=actor, report=revision.report, expected_revision=revision.number)
     return period
+
+
+# Machines of the first client, as their agents would report them: (host, OS id, OS name,
+# version, memory GiB, disk free share, pending and security updates, CPU and memory load).
+DEMO_MACHINES = [
+    ("srv-erp-01", "debian", "Debian GNU/Linux", "12", 32, 0.42, 3, 1, 35.0, 71.0),
+    ("srv-fichiers", "debian", "Debian GNU/Linux", "10", 16, 0.06, 41, 12, 12.0, 48.0),
+    ("srv-web-01", "ubuntu", "Ubuntu", "22.04", 8, 0.55, 0, 0, 22.0, 93.0),
+    ("pc-compta-01", "windows", "Windows 10 Pro", "22H2", 16, 0.31, 5, 2, 9.0, 55.0),
+]
+DEMO_SOFTWARE = [
+    ("openssl", "3.0.15-1~deb12u1"),
+    ("openssh-server", "1:9.2p1-2+deb12u3"),
+    ("postgresql-15", "15.8-0+deb12u1"),
+    ("nginx", "1.22.1-9"),
+    ("libreoffice", "4:7.4.7-1+deb12u5"),
+    ("python3", "3.11.2-1+b1"),
+]
+
+
+def load_inventory(orgs: dict[str, Organization], actor: SystemActor) -> int:
+    """The first client's machines enrolled with an agent, each with an inventory and a day
+    of performance summaries; a printer recorded by hand; licences."""
+    import datetime as dt
+    import uuid
+
+    from django.utils import timezone
+
+    from infogerance.inventory import services as inventory
+
+    client = orgs["martin"]
+    _token, secret = inventory.create_enrollment_token(
+        actor=actor, client=client, label="Déploiement initial", max_uses=len(DEMO_MACHINES)
+    )
+    now = timezone.now().replace(microsecond=0)
+    for n, machine in enumerate(DEMO_MACHINES):
+        host, os_id, os_name, version, memory, free, pending, security, cpu, mem = machine
+        family = "windows" if os_id == "windows" else "linux"
+        os_info = {"family": family, "name": os_name, "version": version, "id": os_id}
+        os_info["version_id"] = version
+        agent = inventory.enroll(
+            actor=inventory.AGENT_ACTOR,
+            body={"token": secret, "hostname": host, "machine_id": f"{n:032x}", "os": os_info},
+        ).agent
+        total = 200 * 2**30
+        data: dict[str, Any] = {
+            "hostname": host,
+            "machine_id": f"{n:032x}",
+            "os": {**os_info, "arch": "x86_64"},
+            "hardware": {
+                "vendor": "Dell Inc.",
+                "model": "PowerEdge R350" if host.startswith("srv") else "OptiPlex 7010",
+                "serial": f"DEMO{n:04d}",
+                "cpu": {"model": "Intel(R) Xeon(R) E-2336", "cores": 6, "threads": 12},
+                "memory_bytes": memory * 2**30,
+            },
+            "disks": [
+                {
+                    "device": "/dev/sda1",
+                    "mountpoint": "C:" if family == "windows" else "/",
+                    "fstype": "ntfs" if family == "windows" else "ext4",
+                    "total_bytes": total,
+                    "used_bytes": total - int(total * free),
+                    "free_bytes": int(total * free),
+                }
+            ],
+            "software": [
+                {"name": name, "version": v, "publisher": "Debian", "source": "dpkg"}
+                for name, v in DEMO_SOFTWARE[: 3 + n]
+            ],
+            "updates": {"source": "apt", "count": pending, "security_count": security},
+        }
+
+        def report(kind: str, sequence: int, body: dict[str, Any], at: dt.datetime) -> Any:
+            return {
+                "format": "infogerance-agent/1",
+                "report_id": str(uuid.uuid4()),
+                "kind": kind,
+                "sequence": sequence,
+                "collected_at": at.isoformat(),
+                "agent_version": "demo",
+                "data": body,
+            }
+
+        reports = [report("inventory", 1, data, now)]
+        for hour in range(24):
+            end = now - dt.timedelta(hours=23 - hour)
+            wave = (hour % 12) / 12  # a daily rhythm, busier in the afternoon
+            body: dict[str, Any] = {
+                "window_start": (end - dt.timedelta(hours=1)).isoformat(),
+                "window_end": end.isoformat(),
+                "samples": 360,
+                "cpu_percent": {
+                    "mean": cpu * (0.5 + wave),
+                    "p95": min(100.0, cpu * (1 + wave) + 10),
+                    "max": min(100.0, cpu * 2 + 15),
+                },
+                "memory_percent": {"mean": mem - 4, "p95": mem, "max": min(100.0, mem + 3)},
+            }
+            reports.append(report("performance", hour + 2, body, end))
+        reports.append(report("heartbeat", 26, {"uptime_seconds": 864000, "cpu_percent": cpu}, now))
+        inventory.ingest(agent, {"reports": reports}, actor=inventory.AGENT_ACTOR)
+    inventory.create_asset(
+        actor=actor,
+        client=client,
+        fields={
+            "name": "Imprimante accueil",
+            "kind": "printer",
+            "ownership": "lessor",
+            "vendor": "Brother",
+            "model": "MFC-L8900CDW",
+            "location": "Rez-de-chaussée",
+        },
+    )
+    inventory.save_licence(
+        actor=actor,
+        client=client,
+        product="LibreOffice (support)",
+        software_name="libreoffice",
+        owned=1,
+    )
+    return len(DEMO_MACHINES) + 1
+
+
+def enrolment_hint(server: str) -> str:
+    """A fresh enrolment token of the demo's first client, and the commands that use it."""
+    from infogerance.inventory import services as inventory
+
+    client = Organization.objects.filter(slug=CLIENTS[0][0]).first()
+    if client is None:
+        return ""
+    _token, secret = inventory.create_enrollment_token(
+        actor=SystemActor("demo"), client=client, label="Démo : cette machine", max_uses=5
+    )
+    return (
+        "Enrol this machine's agent on the demo (another terminal, while it runs):\n"
+        f"  infogerance agent enroll --server {server} --token {secret} "
+        "--config ./var/agent.json\n"
+        "  infogerance agent run --config ./var/agent.json"
+    )
 
 
 # The example contracts of the repository, and the client each one belongs to.
