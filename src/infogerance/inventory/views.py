@@ -36,6 +36,7 @@ from infogerance.tenancy.models import Organization
 from infogerance.tenancy.roles import Perm
 
 PAGE = 50
+NEW_TOKEN_KEY = "inventory.new_enrolment_token"
 SOFTWARE_PAGE = 200
 MAX_QUERY = 100
 
@@ -309,7 +310,6 @@ def token_list(request: HttpRequest) -> HttpResponse:
     if not clients:
         raise PermissionDenied("enrolment tokens")
     form = TokenForm(request.POST or None, clients=clients)
-    secret = None
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         client = next(c for c in clients if c.pk == data["organization"])
@@ -324,7 +324,11 @@ def token_list(request: HttpRequest) -> HttpResponse:
         except ValidationError as exc:
             apply_errors(form, exc)
         else:
-            form = TokenForm(clients=clients)
+            # Post/redirect/get: the secret goes through the session to the next page only,
+            # so that reloading it neither shows it again nor creates another token.
+            request.session[NEW_TOKEN_KEY] = secret
+            return redirect("inventory:tokens")
+    secret = request.session.pop(NEW_TOKEN_KEY, None) if request.method == "GET" else None
     tokens = scope.visible(EnrollmentToken, user, Perm.MANAGE_AGENTS).select_related(
         "organization"
     )[:200]
