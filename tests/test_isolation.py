@@ -262,3 +262,33 @@ def test_the_walker_catches_a_leak(world: Any, outsiders: dict[str, Any]) -> Non
 def test_an_unregistered_parameter_fails_the_walk(world: Any) -> None:
     with pytest.raises(AssertionError, match="no victim value"):
         isolation.fill("things/<int:thing_id>/", world)
+
+
+@pytest.mark.django_db
+def test_every_agent_api_operation_hides_the_victim(world: Any) -> None:
+    """The agent API, called with the credential of another client's agent and anonymously:
+    nothing of the victim shows, nothing of the victim changes."""
+    from infogerance.inventory import services
+    from infogerance.inventory.agent_api import agent_api
+
+    _token, secret = services.create_enrollment_token(
+        actor=world.user("p_admin"), client=world.neighbour, label="neighbour"
+    )
+    neighbour_agent = services.enroll(
+        actor=services.AGENT_ACTOR, body={"token": secret, "hostname": "n-01"}
+    )
+    schema = agent_api.get_openapi_schema()
+    result = isolation.walk_api(
+        world,
+        {"neighbour's agent": neighbour_agent.credential},
+        marker=MARKER,
+        schema=schema,
+        prefix="/api/agent/v1",
+    )
+    assert not result.findings, "\n".join(map(str, result.findings))
+    operations = {f"{m.upper()} {p}" for p, ops in schema["paths"].items() for m in ops}
+    assert result.covered == operations == {
+        "POST /api/agent/v1/enroll",
+        "POST /api/agent/v1/reports",
+        "GET /api/agent/v1/me",
+    }
