@@ -29,6 +29,8 @@ SECTIONS = [
     ("contract-levels", "/contracts/1/", "#levels"),
     ("contract-calendars", "/contracts/1/", "#calendars"),
     ("report", "/reports/1/", "main"),
+    ("inventory", "/inventory/", "main"),
+    ("audit-report", "/inventory/audit/2/", "main"),
 ]
 
 

@@ -14,7 +14,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, pgettext_lazy
 from django.views.decorators.http import require_POST
 
 from infogerance.core.documents import trend_svg
@@ -169,7 +169,7 @@ class AssetForm(forms.Form):
     name = forms.CharField(label=gettext_lazy("Name"), max_length=200)
     kind = forms.ChoiceField(label=gettext_lazy("Type"), choices=AssetKind.choices)
     lifecycle = forms.ChoiceField(label=gettext_lazy("Lifecycle"), choices=Lifecycle.choices)
-    ownership = forms.ChoiceField(label=gettext_lazy("Owner"), choices=Ownership.choices)
+    ownership = forms.ChoiceField(label=pgettext_lazy("asset", "Owner"), choices=Ownership.choices)
     lease_item = forms.CharField(
         label=gettext_lazy("Lease line"),
         max_length=200,
