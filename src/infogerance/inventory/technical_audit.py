@@ -15,10 +15,8 @@ from typing import Any
 
 from django.db.models import Count, Max
 from django.db.models.functions import TruncDate
-from django.utils import timezone
-
 from django.template.loader import render_to_string
-from django.utils import translation
+from django.utils import timezone, translation
 
 from infogerance.core.documents import PRINT_CSS, render_pdf, trend_svg
 from infogerance.inventory import eol
