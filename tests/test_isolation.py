@@ -287,8 +287,12 @@ def test_every_agent_api_operation_hides_the_victim(world: Any) -> None:
     )
     assert not result.findings, "\n".join(map(str, result.findings))
     operations = {f"{m.upper()} {p}" for p, ops in schema["paths"].items() for m in ops}
-    assert result.covered == operations == {
-        "POST /api/agent/v1/enroll",
-        "POST /api/agent/v1/reports",
-        "GET /api/agent/v1/me",
-    }
+    assert (
+        result.covered
+        == operations
+        == {
+            "POST /api/agent/v1/enroll",
+            "POST /api/agent/v1/reports",
+            "GET /api/agent/v1/me",
+        }
+    )
