@@ -328,14 +328,16 @@ def token_list(request: HttpRequest) -> HttpResponse:
             # so that reloading it neither shows it again nor creates another token.
             request.session[NEW_TOKEN_KEY] = secret
             return redirect("inventory:tokens")
-    secret = request.session.pop(NEW_TOKEN_KEY, None) if request.method == "GET" else None
+    shown: str | None = (
+        request.session.pop(NEW_TOKEN_KEY, None) if request.method == "GET" else None
+    )
     tokens = scope.visible(EnrollmentToken, user, Perm.MANAGE_AGENTS).select_related(
         "organization"
     )[:200]
     now = timezone.now()
     context = {
         "form": form,
-        "secret": secret,
+        "secret": shown,
         "server": request.build_absolute_uri("/").rstrip("/"),
         "tokens": [(t, t.state(now)) for t in tokens],
     }
