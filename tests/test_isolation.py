@@ -171,6 +171,49 @@ def victim_licence(world: Any) -> int:
     ).pk
 
 
+def victim_repository(world: Any) -> int:
+    """A backup repository of the victim, with a run and a restore drill."""
+    import datetime as dt
+    import uuid
+
+    from infogerance.backups import services
+
+    repository = services.create_repository(
+        actor=world.user("p_admin"),
+        client=world.victim,
+        name=f"repo-{MARKER}",
+        location=f"/srv/{MARKER}",
+    )
+    at = dt.datetime(2026, 11, 28, 1, tzinfo=dt.UTC)
+    services.record_run(
+        actor=world.user("p_admin"),
+        repository=repository,
+        run_id=uuid.uuid4(),
+        scope_name=f"scope-{MARKER}",
+        started_at=at,
+        finished_at=at + dt.timedelta(minutes=5),
+        status="success",
+        snapshot_id="cd" * 32,
+    )
+    services.record_drill(
+        actor=world.user("p_admin"),
+        repository=repository,
+        drill_id=uuid.uuid4(),
+        snapshot_id="cd" * 32,
+        snapshot_time=at,
+        started_at=at + dt.timedelta(hours=1),
+        finished_at=at + dt.timedelta(hours=2),
+        files_checked=3,
+        bytes_checked=30,
+        mismatches=0,
+        evidence={"note": MARKER},
+    )
+    return repository.pk
+
+
+isolation.register("repository_id", victim_repository)
+# A well-formed snapshot id for generated bodies (not a lookup).
+isolation.register("snapshot_id", lambda w: "ef" * 32, capability=True)
 isolation.register("agent", victim_agent)
 isolation.register("agent_id", lambda w: isolation.value("agent", w).pk)
 isolation.register("asset_id", lambda w: isolation.value("agent", w).asset_id)

@@ -22,6 +22,7 @@ from infogerance.accounts.api_auth import (
 )
 from infogerance.accounts.middleware import record_denied
 from infogerance.audit.api import router as audit_router
+from infogerance.backups.api import router as backups_router
 from infogerance.contracts.api import router as contracts_router
 from infogerance.contracts.loader import ContractFileError
 from infogerance.core.api import error_fields
@@ -51,6 +52,7 @@ api.add_router("", helpdesk_router)
 api.add_router("", knowledge_router)
 api.add_router("", sla_router)
 api.add_router("", inventory_router)
+api.add_router("", backups_router)
 
 
 def _json(request: HttpRequest, status: int, detail: str, errors: Any = None) -> HttpResponse:

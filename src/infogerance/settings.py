@@ -53,6 +53,7 @@ INSTALLED_APPS = [
     "infogerance.knowledge",
     "infogerance.sla",
     "infogerance.inventory",
+    "infogerance.backups",
 ]
 
 MIDDLEWARE = [

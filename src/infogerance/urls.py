@@ -14,6 +14,7 @@ urlpatterns = [
     path("knowledge/", include("infogerance.knowledge.urls")),
     path("reports/", include("infogerance.sla.urls")),
     path("inventory/", include("infogerance.inventory.urls")),
+    path("backups/", include("infogerance.backups.urls")),
     path("i18n/setlang/", set_language, name="set_language"),
     path("healthz", core_views.healthz, name="healthz"),
     path("api/v1/", api.urls),

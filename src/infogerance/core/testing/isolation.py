@@ -277,6 +277,8 @@ def _sample(schema: dict[str, Any], components: dict[str, Any], name: str, world
         return "2026-01-05T09:00:00+01:00"
     if schema.get("format") == "date":
         return "2026-01-05"
+    if schema.get("format") == "uuid":
+        return "00000000-0000-4000-8000-000000000000"
     if name == "email":
         return "walker@example.org"
     if name == "country":
