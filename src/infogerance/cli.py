@@ -775,8 +775,10 @@ def build_parser() -> argparse.ArgumentParser:
     c.set_defaults(func=cmd_sla_evaluate)
 
     from infogerance.agent.cli import add_parser as add_agent_parser
+    from infogerance.backup.cli import add_parser as add_backup_parser
 
     add_agent_parser(sub)
+    add_backup_parser(sub)
 
     p = add(
         "audit-report",
