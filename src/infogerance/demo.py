@@ -82,6 +82,7 @@ def load() -> bool:
     load_tickets(orgs)
     load_last_month(orgs, actor)
     load_inventory(orgs, actor)
+    load_backups(orgs, actor)
     return True
 
 
@@ -360,6 +361,79 @@ def load_inventory(orgs: dict[str, Organization], actor: SystemActor) -> int:
         owned=1,
     )
     return len(DEMO_MACHINES) + 1
+
+
+def load_backups(orgs: dict[str, Organization], actor: SystemActor) -> int:
+    """The first client's repository: a fortnight of nightly runs of two scopes (one failed)
+    and a restore drill."""
+    import datetime as dt
+    import hashlib
+    import uuid
+
+    from django.utils import timezone
+
+    from infogerance.backups import services as backups
+    from infogerance.inventory.models import Asset
+
+    client = orgs["martin"]
+    repository = backups.create_repository(
+        actor=actor,
+        client=client,
+        name="martin-principal",
+        location="/srv/sauvegardes/martin",
+        service_code="SAUV",
+        key_reference="coffre : sauvegardes/martin",
+    )
+    assets = {a.name: a for a in Asset.objects.filter(organization=client)}
+    today = timezone.localdate()
+    count = 0
+    for days_ago in range(14, 0, -1):
+        day = today - dt.timedelta(days=days_ago)
+        for scope_name, host, size in (
+            ("erp-db", "srv-erp-01", 12),
+            ("fichiers", "srv-fichiers", 40),
+        ):
+            start = timezone.make_aware(dt.datetime(day.year, day.month, day.day, 1, 0))
+            failed = (days_ago, scope_name) == (6, "fichiers")
+            snapshot = hashlib.sha256(f"{scope_name}{day}".encode()).hexdigest()
+            backups.record_run(
+                actor=actor,
+                repository=repository,
+                run_id=uuid.uuid5(uuid.NAMESPACE_URL, f"demo:{scope_name}:{day}"),
+                scope_name=scope_name,
+                asset_id=assets[host].pk if host in assets else None,
+                scheduled_at=start,
+                started_at=start,
+                finished_at=start + dt.timedelta(minutes=size // 2 + 3),
+                status="failed" if failed else "success",
+                snapshot_id="" if failed else snapshot,
+                files=0 if failed else 1500 * size,
+                bytes_read=0 if failed else size * 2**30,
+                bytes_added=0 if failed else size * 2**25,
+                verification="" if failed else "subset",
+                verification_ok=None if failed else True,
+                error="No space left on device (/srv/sauvegardes)" if failed else "",
+            )
+            count += 1
+    drill_day = today - dt.timedelta(days=3)
+    snapshot_time = timezone.make_aware(
+        dt.datetime(drill_day.year, drill_day.month, drill_day.day, 1, 9)
+    )
+    started = snapshot_time + dt.timedelta(hours=8, minutes=51)
+    backups.record_drill(
+        actor=actor,
+        repository=repository,
+        drill_id=uuid.uuid5(uuid.NAMESPACE_URL, f"demo:drill:{drill_day}"),
+        snapshot_id=hashlib.sha256(f"erp-db{drill_day}".encode()).hexdigest(),
+        snapshot_time=snapshot_time,
+        started_at=started,
+        finished_at=started + dt.timedelta(minutes=17, seconds=40),
+        files_checked=18_000,
+        bytes_checked=12 * 2**30,
+        mismatches=0,
+        asset_id=assets["srv-erp-01"].pk if "srv-erp-01" in assets else None,
+    )
+    return count + 1
 
 
 def enrolment_hint(server: str) -> str:
