@@ -9,6 +9,7 @@ tokens and every change made by a person are audited.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import secrets
 import uuid
@@ -18,7 +19,9 @@ from typing import Any
 
 import orjson
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import DEFAULT_DB_ALIAS, connection, connections
 from django.db.models import Count, QuerySet
+from django.db.models.expressions import RawSQL
 from django.db.models.functions import Lower
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -262,14 +265,49 @@ def _enroll(request: payload.Enrolment, *, actor: Any) -> Enrolled:
 
 
 def authenticate_agent(credential: str) -> Agent | None:
-    """The live agent holding ``credential``, or None (unknown or revoked)."""
+    """The live agent holding ``credential``, or None (unknown or revoked).
+
+    Every report pays for this lookup: one raw query (the ORM's query compiler costs several
+    times the query itself), the organisation loaded only when asked for."""
     if not credential.startswith(CREDENTIAL_PREFIX) or len(credential) > 200:
         return None
-    return (
-        Agent.objects.filter(credential_hash=_sha256(credential), revoked_at__isnull=True)
-        .select_related("organization")
-        .first()
+    db = connections[DEFAULT_DB_ALIAS]  # not the proxy: every attribute of it is a lookup
+    sql, columns = _agent_sql(db.vendor)
+    with db.cursor() as cursor:
+        cursor.execute(sql["auth"], [_sha256(credential)])
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    values = []
+    for column, value in zip(columns, row, strict=True):
+        for convert in db.ops.get_db_converters(column) + column.get_db_converters(db):
+            value = convert(value, column, db)
+        values.append(value)
+    return Agent.from_db(db.alias, [column.target.attname for column in columns], values)
+
+
+@functools.cache
+def _agent_sql(vendor: str) -> tuple[dict[str, str], list[Any]]:
+    """The raw statements on the agent's row for this kind of database (built from the
+    model's quoted names only: every value is a parameter), and the columns of a full row."""
+    db = connections[DEFAULT_DB_ALIAS]
+    quote, table = db.ops.quote_name, db.ops.quote_name(Agent._meta.db_table)
+    fields = Agent._meta.concrete_fields
+    columns = ", ".join(quote(str(f.column)) for f in fields)
+    lock = (
+        f"SELECT {quote('last_sequence')}, {quote('revoked_at')} IS NOT NULL"  # noqa: S608
+        f" FROM {table} WHERE {quote('id')} = %s"
     )
+    sql = {
+        "auth": (
+            f"SELECT {columns} FROM {table}"  # noqa: S608
+            f" WHERE {quote('credential_hash')} = %s AND {quote('revoked_at')} IS NULL"
+        ),
+        "lock": lock + (" FOR UPDATE" if db.features.has_select_for_update else ""),
+        "update": f"UPDATE {table} SET {{}}, {quote('reports_stored')} = "  # noqa: S608
+        f"{quote('reports_stored')} + %s WHERE {quote('id')} = %s",
+    }
+    return sql, [f.get_col(Agent._meta.db_table) for f in fields]
 
 
 @service
@@ -299,24 +337,19 @@ def stable_digest(data: dict[str, Any]) -> str:
     return _digest(stable)
 
 
-def _when(value: Any) -> dt.datetime | None:
-    if value is None or isinstance(value, dt.datetime):
-        return value
-    return dt.datetime.fromisoformat(value)
+_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+_SOFTWARE_COLUMNS = ("asset_id", "source", "name", "version", "publisher", "installed_at")
 
 
-def _software_rows(asset: Asset, software: list[dict[str, Any]]) -> None:
+def _software_rows(asset: Asset, software: list[payload.Software]) -> None:
     """Bring the asset's software rows to ``software``: only the differences are written."""
     wanted: dict[tuple[Any, ...], int] = {}
     for item in software:
-        key = (
-            item["source"],
-            item["name"],
-            item.get("version") or "",
-            item.get("publisher") or "",
-            _when(item.get("installed_at")),
-        )
+        key = (item.source, item.name, item.version, item.publisher, item.installed_at)
         wanted[key] = wanted.get(key, 0) + 1
+    if connection.vendor == "postgresql":
+        _software_rows_postgresql(asset, wanted)
+        return
     stale = []
     for pk, *fields in InstalledSoftware.objects.filter(asset=asset).values_list(
         "pk", "source", "name", "version", "publisher", "installed_at"
@@ -344,6 +377,43 @@ def _software_rows(asset: Asset, software: list[dict[str, Any]]) -> None:
         ],
         batch_size=2000,
     )
+
+
+def _software_rows_postgresql(asset: Asset, wanted: dict[tuple[Any, ...], int]) -> None:
+    """:func:`_software_rows` on PostgreSQL, where an inventory of 1,500 packages must cost
+    little: the rows are compared with install times as integer microseconds (turning 1,500
+    timestamps into aware datetimes costs more than the query), and written with COPY."""
+    micro = dt.timedelta(microseconds=1)
+    by_micros = {
+        (*key[:4], None if key[4] is None else (key[4] - _EPOCH) // micro): key for key in wanted
+    }
+    left = {micros: wanted[key] for micros, key in by_micros.items()}
+    table = connection.ops.quote_name(InstalledSoftware._meta.db_table)
+    asset_id = asset.pk
+    stale = []
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT id, source, name, version, publisher,"  # noqa: S608 (the model's table)
+            " round(extract(epoch FROM installed_at) * 1000000)::bigint"
+            f" FROM {table} WHERE asset_id = %s",
+            [asset_id],
+        )
+        for pk, *fields in cursor.fetchall():
+            found = tuple(fields)
+            if left.get(found, 0) > 0:
+                left[found] -= 1
+            else:
+                stale.append(pk)
+        if stale:
+            InstalledSoftware.objects.filter(pk__in=stale).delete()
+        rows = [
+            (asset_id, *by_micros[micros]) for micros, count in left.items() for _ in range(count)
+        ]
+        if rows:
+            columns = ", ".join(_SOFTWARE_COLUMNS)
+            with cursor.cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
+                for row in rows:
+                    copy.write_row(row)
 
 
 def _components(asset: Asset, data: dict[str, Any]) -> None:
@@ -379,6 +449,14 @@ def _components(asset: Asset, data: dict[str, Any]) -> None:
     AssetComponent.objects.bulk_create(rows)
 
 
+def _json_value(value: Any) -> Any:
+    """``value`` for a JSONField. On PostgreSQL, serialised by orjson: Django's json.dumps
+    costs milliseconds for the 200 KiB of an inventory of 1,500 packages."""
+    if connection.vendor != "postgresql":
+        return value
+    return RawSQL("%s::jsonb", (orjson.dumps(value).decode(),))
+
+
 def _apply_inventory(
     agent: Agent,
     asset: Asset,
@@ -397,12 +475,12 @@ def _apply_inventory(
             collected_at=envelope.collected_at,
             received_at=now,
             sha256=digest,
-            data=dumped,
+            data=_json_value(dumped),
         )
         asset.inventory_sha256 = digest
     software_digest = _digest(dumped["software"])
     if software_digest != asset.software_sha256:
-        _software_rows(asset, dumped["software"])
+        _software_rows(asset, data.software)
         asset.software_sha256 = software_digest
         asset.software_count = len(dumped["software"])
     _components(asset, dumped)
@@ -456,42 +534,70 @@ def ingest(agent: Agent, body: Any, *, actor: Any) -> list[tuple[str, str]]:
     the agent's highest stored sequence was stored before (its answer was lost): it is
     acknowledged and not stored again."""
     reports = payload.parse_reports(body)
-    locked = Agent.objects.select_for_update().get(pk=agent.pk)
-    if locked.revoked_at is not None:
+    last_sequence, revoked = _lock_agent(agent.pk)
+    if revoked:
         raise PermissionDenied("revoked agent")
     now = timezone.now()
     asset: Asset | None = None
     results = []
     heartbeat: payload.Heartbeat | None = None
+    agent_version: str | None = None
     stored = 0
     for envelope, data in reports:
-        if envelope.sequence <= locked.last_sequence:
+        if envelope.sequence <= last_sequence:
             results.append((str(envelope.report_id), "duplicate"))
             continue
-        locked.last_sequence = envelope.sequence
+        last_sequence = envelope.sequence
         stored += 1
         if envelope.kind == "heartbeat":
             heartbeat = data
         else:
             if asset is None:
-                asset = Asset.objects.get(pk=locked.asset_id)
+                asset = Asset.objects.get(pk=agent.asset_id)
             if envelope.kind == "inventory":
-                _apply_inventory(locked, asset, envelope, data, now)
+                _apply_inventory(agent, asset, envelope, data, now)
             else:
-                _apply_performance(locked, asset, envelope, data)
+                _apply_performance(agent, asset, envelope, data)
         if envelope.agent_version:
-            locked.agent_version = envelope.agent_version
+            agent_version = envelope.agent_version
         results.append((str(envelope.report_id), "stored"))
-    locked.last_seen_at = now
-    locked.reports_stored += stored
-    fields = ["last_seen_at", "last_sequence", "reports_stored", "agent_version"]
+    changes: dict[str, Any] = {
+        "last_seen_at": connection.ops.adapt_datetimefield_value(now),
+        "last_sequence": last_sequence,
+    }
+    if agent_version is not None:
+        changes["agent_version"] = agent_version
     if heartbeat is not None:
-        locked.uptime_seconds = heartbeat.uptime_seconds
-        locked.cpu_percent = heartbeat.cpu_percent
-        locked.memory_percent = heartbeat.memory_percent
-        fields += ["uptime_seconds", "cpu_percent", "memory_percent"]
-    locked.save(update_fields=fields)
+        changes["uptime_seconds"] = heartbeat.uptime_seconds
+        changes["cpu_percent"] = heartbeat.cpu_percent
+        changes["memory_percent"] = heartbeat.memory_percent
+    _update_agent(agent.pk, changes, stored)
     return results
+
+
+# The agent's row is read and written with raw statements (:func:`_agent_sql`): a heartbeat
+# is little more than these two, and the ORM's query compiler would cost several times their
+# execution.
+
+
+def _lock_agent(agent_id: int) -> tuple[int, bool]:
+    """The agent's highest stored sequence and whether it is revoked, its row locked until
+    the transaction ends (so that two deliveries of one agent are stored one after the other)."""
+    db = connections[DEFAULT_DB_ALIAS]
+    with db.cursor() as cursor:
+        cursor.execute(_agent_sql(db.vendor)[0]["lock"], [agent_id])
+        row = cursor.fetchone()
+    if row is None:
+        raise PermissionDenied("unknown agent")
+    return int(row[0]), bool(row[1])
+
+
+def _update_agent(agent_id: int, changes: dict[str, Any], stored: int) -> None:
+    db = connections[DEFAULT_DB_ALIAS]
+    assignments = ", ".join(f"{db.ops.quote_name(name)} = %s" for name in changes)
+    sql = _agent_sql(db.vendor)[0]["update"].format(assignments)
+    with db.cursor() as cursor:
+        cursor.execute(sql, [*changes.values(), stored, agent_id])
 
 
 AGENT_ACTOR = SystemActor("agent")
