@@ -44,6 +44,9 @@ class FileKind(enum.StrEnum):
 class Backend(Protocol):
     """What the engine needs from a storage place."""
 
+    # How many pack writes a backup keeps in flight (each holds a 16 MiB pack in memory).
+    write_concurrency: int
+
     @property
     def location(self) -> str: ...
 
@@ -92,6 +95,8 @@ class _OpenPack:
 
 class LocalBackend:
     """A repository in a directory of the local filesystem."""
+
+    write_concurrency = 1  # one writer thread keeps up with a local disk, fsync included
 
     def __init__(self, root: str | os.PathLike[str]) -> None:
         self.root = Path(root)
@@ -264,8 +269,15 @@ def _fsync_dir(path: Path) -> None:
 
 
 def open_backend(location: str | os.PathLike[str]) -> Backend:
-    """The backend for a location; only local paths for now."""
+    """The backend for a location: a local path (optionally ``local:PATH``) or
+    ``s3:http(s)://host[:port]/bucket[/prefix]`` as restic spells it."""
     text = os.fspath(location)
+    if text.startswith("s3:"):
+        from .s3 import S3Backend  # imported on demand: local repositories need no HTTP client
+
+        return S3Backend(text)
     if "://" in text and not text.startswith("local:"):
-        raise BackupError(f"unsupported repository location {text!r} (local paths only)")
+        raise BackupError(
+            f"unsupported repository location {text!r} (a local path or s3:http(s)://host/bucket)"
+        )
     return LocalBackend(text.removeprefix("local:"))

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import functools
 import re
 import stat
 import time
@@ -74,19 +75,31 @@ _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 def format_time(ns: int, utc: bool = False) -> str:
     """Nanoseconds since the epoch as RFC 3339 with nanoseconds (Go's RFC3339Nano)."""
     seconds, fraction = divmod(ns, 1_000_000_000)
+    parts = _second_text(seconds, utc)
+    if parts is None:
+        return _format_time_slow(seconds, fraction, utc)
+    text, zone = parts
+    if fraction:
+        return text + f".{fraction:09d}".rstrip("0") + zone
+    return text + zone
+
+
+# Files written together share their seconds: an unchanged run of 20,000 files formats and
+# parses 60,000 times, and the calendar arithmetic was a third of its CPU time.
+@functools.lru_cache(maxsize=8192)
+def _second_text(seconds: int, utc: bool) -> tuple[str, str] | None:
+    """The date and time to the second, and the zone; None when `time` cannot say."""
     try:
         tm = time.gmtime(seconds) if utc else time.localtime(seconds)
         if tm.tm_gmtoff and tm.tm_gmtoff % 60:  # historical offsets in seconds: use UTC
             tm = time.gmtime(seconds)
     except (OverflowError, OSError, ValueError):
-        return _format_time_slow(seconds, fraction, utc)
+        return None
     text = (
         f"{tm.tm_year:04d}-{tm.tm_mon:02d}-{tm.tm_mday:02d}"
         f"T{tm.tm_hour:02d}:{tm.tm_min:02d}:{tm.tm_sec:02d}"
     )
-    if fraction:
-        text += f".{fraction:09d}".rstrip("0")
-    return text + _zone(tm.tm_gmtoff or 0)
+    return text, _zone(tm.tm_gmtoff or 0)
 
 
 def _zone(offset_s: int) -> str:
@@ -128,22 +141,29 @@ def parse_time(text: str) -> int:
     if not m:
         raise IntegrityError(f"invalid time {text!r}")
     y, mo, d, h, mi, sec, fraction, zone = m.groups()
+    seconds = _seconds(y, mo, d, h, mi, sec, zone)
+    if seconds is None:
+        raise IntegrityError(f"invalid time {text!r}")
+    nanos = int(fraction[:9].ljust(9, "0")) if fraction else 0
+    return seconds * 1_000_000_000 + nanos
+
+
+@functools.lru_cache(maxsize=8192)
+def _seconds(y: str, mo: str, d: str, h: str, mi: str, sec: str, zone: str) -> int | None:
     year, month, day, hour, minute, second = int(y), int(mo), int(d), int(h), int(mi), int(sec)
     if not (1 <= month <= 12 and 1 <= day <= 31 and hour < 24 and minute < 60 and second < 61):
-        raise IntegrityError(f"invalid time {text!r}")
+        return None
     offset = 0
     if zone != "Z":
         sign = 1 if zone[0] == "+" else -1
         offset = sign * (int(zone[1:3]) * 3600 + int(zone[4:6]) * 60)
-    seconds = (
+    return (
         _days_from_civil(year, month, day) * 86400
         + hour * 3600
         + minute * 60
         + min(second, 59)
         - offset
     )
-    nanos = int(fraction[:9].ljust(9, "0")) if fraction else 0
-    return seconds * 1_000_000_000 + nanos
 
 
 # --- IDs -----------------------------------------------------------------------------

@@ -84,10 +84,12 @@ class BlobWriter:
         if not len(builder):
             return
         data, blobs = builder.finish(self.repo.key)
+        # Object storage is latency-bound: its backend asks for several uploads at once.
+        writers = max(1, self.repo.backend.write_concurrency)
         if self._io is None:
-            self._io = ThreadPoolExecutor(1, thread_name_prefix="pack-writer")
+            self._io = ThreadPoolExecutor(writers, thread_name_prefix="pack-writer")
         self._queued.append(self._io.submit(self._store_pack, blob_type, data, blobs))
-        while len(self._queued) > 2:
+        while len(self._queued) > writers + 1:
             self._queued.popleft().result()
         with self._lock:
             due = (

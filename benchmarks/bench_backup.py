@@ -1,0 +1,506 @@
+"""The backup engine against restic (and borg where installed) on one generated data set.
+
+Generates once into `benchmarks/.data/backup-<size>/source` (reused afterwards) a data set
+of about `--size` MiB (default 2048): incompressible files (50 %), compressible log files
+(40 %) and many small files (20,000 at the default size, scaled with it). Then, same
+machine, same run, interleaving the tools operation by operation so that both meet the same
+load: full backup, unchanged re-run, re-run after changing 5 % of the data, full restore
+(into a fresh directory), full verification (`infogerance backup verify --read-data` vs
+`restic check --read-data`). Each command runs under `/usr/bin/time` (start-up and key
+derivation included): wall time, CPU time (user + system), peak RSS of the process
+(every engine here is one process), throughput over the size of the data set, and the
+repository sizes.
+
+restic runs as its users run it: with its local cache (in a directory of its own, emptied
+before the run), since the cache is part of what makes its re-runs fast; our engine has no
+cache. One more line gives restic's unchanged re-run with `--no-cache` for comparison.
+Both tools use the same password and local repositories on the same disk.
+
+Usage: .venv/bin/python benchmarks/bench_backup.py [--size 2048] [--write]
+       .venv/bin/python benchmarks/bench_backup.py --size 256      # a quick run
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import os
+import platform
+import random
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from report import write_section
+
+ROOT = Path(__file__).resolve().parents[1]
+DATA = ROOT / "benchmarks" / ".data"
+PASSWORD = "benchmark-password-2026"
+MIB = 1024 * 1024
+SEED = 20261128
+CHANGE_FRACTION = 0.05
+TIME = "/usr/bin/time"
+
+
+# -- the data set ----------------------------------------------------------------------
+WORDS = [
+    w.ljust(10).encode()
+    for w in (
+        "GET",
+        "POST",
+        "PUT",
+        "DELETE",
+        "request",
+        "response",
+        "timeout",
+        "retry",
+        "user",
+        "session",
+        "login",
+        "logout",
+        "cache",
+        "miss",
+        "hit",
+        "backend",
+        "frontend",
+        "db",
+        "query",
+        "slow",
+        "fast",
+        "ok",
+        "error",
+        "warning",
+        "failed",
+        "success",
+        "disk",
+        "memory",
+        "cpu",
+        "network",
+        "latency",
+        "bytes",
+        "sent",
+        "received",
+        "client",
+        "server",
+        "proxy",
+        "token",
+        "expired",
+        "renewed",
+        "job",
+        "queued",
+        "started",
+        "finished",
+        "worker",
+        "thread",
+        "lock",
+        "acquired",
+        "released",
+        "commit",
+        "rollback",
+        "index",
+        "scan",
+        "ticket",
+        "invoice",
+        "contract",
+        "report",
+        "mail",
+        "smtp",
+        "dns",
+        "tls",
+        "handshake",
+        "upload",
+        "download",
+    )
+]
+LEVELS = [b"INFO ", b"DEBUG", b"WARN ", b"ERROR"]
+
+
+def log_bytes(rng: np.random.Generator, size: int, first_line: int) -> bytes:
+    """Log lines of about 100 bytes: compressible like real logs, never repeated."""
+    n = size // 100 + 1
+    seq = np.arange(first_line, first_line + n, dtype=np.int64)
+    digits = (seq[:, None] // (10 ** np.arange(9, -1, -1, dtype=np.int64))) % 10 + 48
+    host = rng.integers(0, 100, n)
+    words = np.frombuffer(b"".join(WORDS), dtype=np.uint8).reshape(len(WORDS), 10)
+    levels = np.frombuffer(b"".join(LEVELS), dtype=np.uint8).reshape(len(LEVELS), 5)
+    hexdigits = np.frombuffer(b"0123456789abcdef", dtype=np.uint8)
+    parts = [
+        np.broadcast_to(np.frombuffer(b"2026-11-28 ", np.uint8), (n, 11)),
+        digits.astype(np.uint8),
+        np.broadcast_to(np.frombuffer(b" host", np.uint8), (n, 5)),
+        (np.stack([host // 10, host % 10], axis=1) + 48).astype(np.uint8),
+        np.full((n, 1), 32, np.uint8),
+        levels[rng.choice(4, n, p=[0.7, 0.15, 0.1, 0.05])],
+        np.full((n, 1), 32, np.uint8),
+        words[rng.integers(0, len(WORDS), (n, 6))].reshape(n, 60),
+        np.broadcast_to(np.frombuffer(b" id=", np.uint8), (n, 4)),
+        hexdigits[rng.integers(0, 16, (n, 8))],
+        np.full((n, 1), 10, np.uint8),
+    ]
+    return np.concatenate(parts, axis=1).tobytes()[:size]
+
+
+@dataclasses.dataclass
+class Dataset:
+    root: Path
+    random_files: list[Path]
+    log_files: list[Path]
+    small_files: list[Path]
+
+    @property
+    def bytes(self) -> int:
+        return sum(p.stat().st_size for p in self.random_files + self.log_files + self.small_files)
+
+    @property
+    def files(self) -> int:
+        return len(self.random_files) + len(self.log_files) + len(self.small_files)
+
+
+def layout(root: Path, size_mib: int) -> Dataset:
+    scale = size_mib / 2048
+    n_random = max(2, round(16 * scale))
+    n_logs = max(2, round(8 * scale))
+    n_small = max(500, round(20_000 * scale))
+    return Dataset(
+        root,
+        [root / "images" / f"blob-{i:02d}.bin" for i in range(n_random)],
+        [root / "logs" / f"app-{i:02d}.log" for i in range(n_logs)],
+        [root / "small" / f"d{i % 200:03d}" / f"f{i:05d}.txt" for i in range(n_small)],
+    )
+
+
+def generate(root: Path, size_mib: int) -> Dataset:
+    data = layout(root, size_mib)
+    if (root / ".complete").exists():
+        return data
+    if root.exists():
+        shutil.rmtree(root)
+    started = time.perf_counter()
+    rng = np.random.default_rng(SEED)
+    total = size_mib * MIB
+    small_total = min(total // 20, len(data.small_files) * 5000)  # 5 KB on average
+    random_each = int(total * 0.5) // len(data.random_files)
+    logs_each = (total - small_total - random_each * len(data.random_files)) // len(data.log_files)
+    for path in data.random_files:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(rng.bytes(random_each))
+    line = 0
+    for path in data.log_files:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(log_bytes(rng, logs_each, line))
+        line += logs_each // 100 + 1
+    text = log_bytes(rng, 4 * MIB, 10**9)
+    sizes = rng.integers(200, 9800, len(data.small_files))
+    for i, (path, n) in enumerate(zip(data.small_files, sizes, strict=True)):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if i % 4 == 0:  # a quarter of them incompressible (images, archives)
+            path.write_bytes(rng.bytes(int(n)))
+        else:
+            start = int(rng.integers(0, len(text) - int(n)))
+            path.write_bytes(text[start : start + int(n)])
+    (root / ".complete").write_text("")
+    print(f"  generated in {time.perf_counter() - started:.0f} s", flush=True)
+    return data
+
+
+def change_plan(data: Dataset) -> list[tuple[Path, str]]:
+    """About 5 % of the bytes: ranges overwritten in incompressible files, lines appended
+    to logs, 5 % of the small files rewritten (the same plan every run)."""
+    rng = random.Random(SEED)
+    plan = [(p, "overwrite") for p in data.random_files]
+    plan += [(p, "append") for p in data.log_files]
+    plan += [(p, "rewrite") for p in rng.sample(data.small_files, len(data.small_files) // 20)]
+    return plan
+
+
+def apply_change(data: Dataset, saved: Path) -> int:
+    """Change the data set (originals kept in `saved` to undo it); bytes changed."""
+    rng = np.random.default_rng(SEED + 1)
+    changed = 0
+    for i, (path, how) in enumerate(change_plan(data)):
+        keep = saved / f"{i:06d}"
+        keep.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(path, keep)
+        size = path.stat().st_size
+        if how == "overwrite":  # 5 ranges of 1 % each, in place
+            with open(path, "r+b") as f:
+                for k in range(5):
+                    f.seek(int(size * (0.1 + 0.18 * k)))
+                    f.write(rng.bytes(size // 100))
+            changed += 5 * (size // 100)
+        elif how == "append":
+            with open(path, "ab") as f:
+                f.write(log_bytes(rng, size // 20, 2 * 10**9 + i * 10**7))
+            changed += size // 20
+        else:
+            path.write_bytes(rng.bytes(size))
+            changed += size
+    return changed
+
+
+def undo_change(data: Dataset, saved: Path) -> None:
+    if not saved.exists():
+        return
+    for i, (path, _how) in enumerate(change_plan(data)):
+        keep = saved / f"{i:06d}"
+        if keep.exists():
+            shutil.copy2(keep, path)
+    shutil.rmtree(saved)
+
+
+# -- running the tools -----------------------------------------------------------------
+@dataclasses.dataclass
+class Measure:
+    wall: float
+    cpu: float
+    rss: int  # bytes
+    output: str
+
+
+def timed(cmd: list[str], env: dict[str, str], label: str) -> Measure:
+    stats = DATA / "time.txt"
+    full = [TIME, "-o", str(stats), "-f", "%e %U %S %M", *cmd]
+    result = subprocess.run(full, capture_output=True, text=True, env=env)
+    if result.returncode != 0:
+        raise SystemExit(f"{label} failed ({result.returncode}):\n{result.stdout}\n{result.stderr}")
+    wall, user, system, rss_kib = stats.read_text().split()[-4:]
+    m = Measure(float(wall), float(user) + float(system), int(rss_kib) * 1024, result.stdout)
+    print(
+        f"  {label:44} {m.wall:7.1f} s wall {m.cpu:7.1f} s CPU {m.rss / MIB:6.0f} MiB RSS",
+        flush=True,
+    )
+    return m
+
+
+def dir_size(path: Path) -> int:
+    total = 0
+    for dirpath, _dirs, files in os.walk(path):
+        for name in files:
+            total += os.lstat(os.path.join(dirpath, name)).st_size
+    return total
+
+
+class Ours:
+    name = "infogerance"
+
+    def __init__(self, work: Path) -> None:
+        self.repo = work / "repo-infogerance"
+        self.env = {**os.environ, "INFOGERANCE_BACKUP_PASSWORD": PASSWORD}
+        self.exe = str(ROOT / ".venv" / "bin" / "infogerance")
+
+    def cmd(self, *args: str) -> list[str]:
+        return [self.exe, "backup", args[0], "--repo", str(self.repo), *args[1:]]
+
+    def init(self) -> None:
+        subprocess.run(self.cmd("init"), env=self.env, check=True, capture_output=True)
+
+    def backup(self, source: Path, label: str) -> Measure:
+        return timed(self.cmd("run", str(source)), self.env, f"{self.name} {label}")
+
+    def restore(self, target: Path) -> Measure:
+        return timed(
+            self.cmd("restore", "latest", "--target", str(target)), self.env, f"{self.name} restore"
+        )
+
+    def verify(self) -> Measure:
+        return timed(self.cmd("verify", "--read-data"), self.env, f"{self.name} verify --read-data")
+
+
+class Restic:
+    name = "restic"
+
+    def __init__(self, work: Path) -> None:
+        self.repo = work / "repo-restic"
+        self.cache = work / "restic-cache"
+        self.env = {
+            **os.environ,
+            "RESTIC_PASSWORD": PASSWORD,
+            "RESTIC_REPOSITORY": str(self.repo),
+            "RESTIC_CACHE_DIR": str(self.cache),
+        }
+        self.exe = shutil.which("restic") or "restic"
+
+    def init(self) -> None:
+        subprocess.run(
+            [self.exe, "init", "--repository-version", "2"],
+            env=self.env,
+            check=True,
+            capture_output=True,
+        )
+
+    def backup(self, source: Path, label: str, *extra: str) -> Measure:
+        return timed([self.exe, "backup", *extra, str(source)], self.env, f"{self.name} {label}")
+
+    def restore(self, target: Path) -> Measure:
+        return timed(
+            [self.exe, "restore", "latest", "--target", str(target)],
+            self.env,
+            f"{self.name} restore",
+        )
+
+    def verify(self) -> Measure:
+        return timed([self.exe, "check", "--read-data"], self.env, f"{self.name} check --read-data")
+
+
+def version(cmd: list[str]) -> str:
+    try:
+        return subprocess.run(cmd, capture_output=True, text=True).stdout.strip().splitlines()[0]
+    except (OSError, IndexError):
+        return "?"
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--size", type=int, default=2048, help="data set size in MiB")
+    parser.add_argument("--write", action="store_true", help="record in docs/benchmarks.md")
+    args = parser.parse_args()
+    if not shutil.which("restic"):
+        raise SystemExit("restic is not installed (apt-get install restic)")
+    borg = shutil.which("borg")
+    base = DATA / f"backup-{args.size}"
+    print(f"Data set of {args.size} MiB in {base}/source", flush=True)
+    data = generate(base / "source", args.size)
+    saved = base / "originals"
+    undo_change(data, saved)  # a previous run interrupted after its change
+    work = base / "work"
+    if work.exists():
+        shutil.rmtree(work)
+    work.mkdir()
+    data_bytes, data_files = data.bytes, data.files
+    print(f"  {data_bytes / MIB:,.0f} MiB in {data_files:,} files", flush=True)
+    load_before = os.getloadavg()
+    tools = (Ours(work), Restic(work))
+    for tool in tools:
+        tool.init()
+    results: dict[str, dict[str, Measure]] = {t.name: {} for t in tools}
+    sizes: dict[str, dict[str, int]] = {t.name: {} for t in tools}
+    started = time.perf_counter()
+    try:
+        for tool in tools:
+            results[tool.name]["full"] = tool.backup(data.root, "full backup")
+            sizes[tool.name]["full"] = dir_size(tool.repo)
+        for tool in tools:
+            results[tool.name]["unchanged"] = tool.backup(data.root, "unchanged re-run")
+        restic = tools[1]
+        assert isinstance(restic, Restic)
+        restic_no_cache = restic.backup(data.root, "unchanged re-run --no-cache", "--no-cache")
+        changed = apply_change(data, saved)
+        print(f"  changed {changed / MIB:,.0f} MiB ({changed / data_bytes:.1%})", flush=True)
+        for tool in tools:
+            results[tool.name]["changed"] = tool.backup(data.root, "re-run after 5 % change")
+            sizes[tool.name]["end"] = dir_size(tool.repo)
+        for tool in tools:
+            target = work / f"restore-{tool.name}"
+            results[tool.name]["restore"] = tool.restore(target)
+            shutil.rmtree(target)
+        for tool in tools:
+            results[tool.name]["verify"] = tool.verify()
+    finally:
+        undo_change(data, saved)
+    elapsed = time.perf_counter() - started
+    load_after = os.getloadavg()
+    shutil.rmtree(work)
+
+    ours, theirs = results["infogerance"], results["restic"]
+
+    def rate(m: Measure) -> float:
+        return data_bytes / MIB / m.wall
+
+    def verdict(ok: bool) -> str:
+        return "met" if ok else "**missed**"
+
+    peak = max(m.rss for m in ours.values())
+    size_ratio = sizes["infogerance"]["full"] / sizes["restic"]["full"]
+    targets = [
+        (
+            "full backup throughput ≥ 1.3× restic's",
+            f"{rate(ours['full']):.1f} vs {rate(theirs['full']):.1f} MiB/s "
+            f"({rate(ours['full']) / rate(theirs['full']):.2f}×)",
+            rate(ours["full"]) >= 1.3 * rate(theirs["full"]),
+        ),
+        (
+            "full restore throughput ≥ restic's",
+            f"{rate(ours['restore']):.1f} vs {rate(theirs['restore']):.1f} MiB/s "
+            f"({rate(ours['restore']) / rate(theirs['restore']):.2f}×)",
+            rate(ours["restore"]) >= rate(theirs["restore"]),
+        ),
+        (
+            "unchanged re-run no slower than restic's",
+            f"{ours['unchanged'].wall:.1f} vs {theirs['unchanged'].wall:.1f} s",
+            ours["unchanged"].wall <= theirs["unchanged"].wall,
+        ),
+        (
+            "repository size within 3 % of restic's",
+            f"{sizes['infogerance']['full'] / MIB:,.1f} vs "
+            f"{sizes['restic']['full'] / MIB:,.1f} MiB ({size_ratio - 1:+.1%})",
+            abs(size_ratio - 1) <= 0.03,
+        ),
+        ("peak memory ≤ 256 MiB", f"{peak / MIB:.0f} MiB", peak <= 256 * MIB),
+    ]
+    names = {
+        "full": "full backup",
+        "unchanged": "unchanged re-run",
+        "changed": "re-run after changing 5 %",
+        "restore": "full restore",
+        "verify": "full verify (`verify --read-data` / `check --read-data`)",
+    }
+    lines = [
+        f"### Backup engine against restic ({time.strftime('%Y-%m-%d')}, {platform.machine()}, "
+        f"{os.cpu_count()} cores, Python {platform.python_version()})",
+        "",
+        f"`benchmarks/bench_backup.py --size {args.size}`: {data_bytes / MIB:,.0f} MiB in "
+        f"{data_files:,} files (50 % incompressible, 40 % generated logs, "
+        f"{len(data.small_files):,} small files), page cache warm, local repositories on the same "
+        f"disk, same password; {version([shutil.which('restic') or 'restic', 'version'])}, "
+        "with its local cache (ours has none); each command timed whole by `/usr/bin/time` "
+        "(start-up and key derivation included), the tools interleaved operation by operation. "
+        f"Load average {load_before[0]:.1f} before, {load_after[0]:.1f} after "
+        f"({elapsed / 60:.0f} min): "
+        + (
+            "**the machine was busy with other work, so wall times are noisy; CPU times are "
+            "steadier.**"
+            if max(load_before[0], load_after[0]) > 1.5
+            else "the machine was otherwise quiet."
+        )
+        + (
+            f" borg: {version([borg, '--version'])} (not run yet)."
+            if borg
+            else " borg is not installed on this machine, so it is not measured."
+        ),
+        "",
+        "| operation | infogerance: wall, CPU, peak RSS | restic: wall, CPU, peak RSS |",
+        "|---|---|---|",
+    ]
+    for key, label in names.items():
+        o, t = ours[key], theirs[key]
+        lines.append(
+            f"| {label} | {o.wall:.1f} s ({rate(o):.1f} MiB/s), {o.cpu:.1f} s, "
+            f"{o.rss / MIB:.0f} MiB | {t.wall:.1f} s ({rate(t):.1f} MiB/s), {t.cpu:.1f} s, "
+            f"{t.rss / MIB:.0f} MiB |"
+        )
+    lines += [
+        f"| unchanged re-run, restic `--no-cache` | | {restic_no_cache.wall:.1f} s, "
+        f"{restic_no_cache.cpu:.1f} s, {restic_no_cache.rss / MIB:.0f} MiB |",
+        f"| repository after the full backup | {sizes['infogerance']['full'] / MIB:,.1f} MiB | "
+        f"{sizes['restic']['full'] / MIB:,.1f} MiB |",
+        f"| repository after the three backups | {sizes['infogerance']['end'] / MIB:,.1f} MiB | "
+        f"{sizes['restic']['end'] / MIB:,.1f} MiB |",
+        "",
+        "| target (issue 7) | figure | |",
+        "|---|---|---|",
+    ]
+    lines += [f"| {name} | {figure} | {verdict(ok)} |" for name, figure, ok in targets]
+    lines.append("")
+    print("\n".join(lines))
+    if args.write:
+        write_section("### Backup engine against restic", lines)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
