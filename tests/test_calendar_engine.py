@@ -13,6 +13,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import holidays
+import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -777,3 +778,36 @@ def test_business_micros_is_business_duration_in_microseconds(
         calendar.business_micros(start, near)
         == calendar.business_duration(a, EPOCH + near * US) // US
     )
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    specs,
+    st.lists(
+        st.integers(
+            int(datetime(1990, 1, 1, tzinfo=UTC).timestamp()) * 10**6,
+            int(datetime(2060, 1, 1, tzinfo=UTC).timestamp()) * 10**6,
+        ),
+        min_size=2,
+        max_size=12,
+    ),
+    st.lists(st.integers(1, 400 * 86_400 * 10**6), min_size=1, max_size=6),
+)
+def test_the_business_table_answers_as_the_engine(
+    spec: CalendarSpec, instants: list[int], amounts: list[int]
+) -> None:
+    # The batch path: F(b) - F(a) is business_micros(a, b) for any two instants of its span,
+    # and reach(F(a) + d) is add_business_time(a, d), for all of them at once.
+    calendar = compile_calendar(spec)
+    instants.sort()
+    start = instants[0]
+    horizon = [calendar.add_business_time(EPOCH + start * US, d * US) for d in amounts]
+    reached = [(h - EPOCH) // US for h in horizon]
+    table = calendar.table(start, max(instants[-1], *reached))
+    before = table.before(np.array(instants, dtype=np.int64))
+    for a, fa in zip(instants, before, strict=True):
+        for b, fb in zip(instants, before, strict=True):
+            if a <= b:
+                assert int(fb - fa) == calendar.business_micros(a, b)
+    values = before[0] + np.array(amounts, dtype=np.int64)
+    assert [int(t) for t in table.reach(values)] == reached

@@ -17,17 +17,21 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
+import numpy as np
 import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from infogerance.calendars import H24X7, HO, Calendar, compile_calendar
 from infogerance.helpdesk.clocks import (
+    CLOCK_STATES,
+    MILESTONES,
     ClockInterval,
     ClockResult,
     ClockSpec,
     TicketEvent,
     TicketLog,
+    TicketLogs,
     clock_figures,
     compute_clock,
     explain,
@@ -808,21 +812,60 @@ def test_the_batch_path_gives_the_same_clock_without_intervals(
 
 
 @PROPERTY_SETTINGS
-@given(scenarios())
+@given(
+    st.lists(scenarios(), min_size=1, max_size=6),
+    st.sampled_from(["created", "assigned", "intervention_started", "restored"]),
+)
 def test_clock_figures_are_compute_clocks_verdict(
-    scenario: tuple[ClockSpec, list[TicketEvent], datetime],
+    scenarios_: list[tuple[ClockSpec, list[TicketEvent], datetime]], start: str
 ) -> None:
-    # The measurements' cheap path: the same judgement in epoch microseconds.
-    clock, events, now = scenario
-    result = compute_clock(clock, events, now, explain=False)
-    figures = clock_figures(clock, TicketLog.of(events), (now - EPOCH) // US)
+    # The measurements' path, over columns: every ticket at once gives each ticket's verdict,
+    # whatever the clock's start (a milestone start must come before its stop).
+    clock, _events, now = scenarios_[0]
+    if MILESTONES.index(clock.stop) > (MILESTONES.index(start) if start in MILESTONES else -1):
+        clock = replace(clock, start=start)
+    histories = {f"T{n}": events for n, (_clock, events, _now) in enumerate(scenarios_)}
+    histories["T-"] = []  # a ticket without events (the database may have some)
+    rows = {
+        ref: [(e.at, e.seq, e.kind, e.status or "", e.priority or "") for e in reversed(events)]
+        for ref, events in histories.items()
+    }
+    logs = TicketLogs.from_rows(rows)
+    figures = clock_figures(clock, logs, (now - EPOCH) // US)
 
     def micros(value: datetime | None) -> int | None:
         return None if value is None else (value - EPOCH) // US
 
-    assert figures.state == result.state
-    assert figures.elapsed == result.elapsed // US
-    assert figures.priority == result.priority
-    assert figures.target == (None if result.target is None else result.target // US)
-    assert figures.stopped == micros(result.stopped_at)
-    assert figures.breached == micros(result.breached_at)
+    for i, ref in enumerate(logs.refs):
+        assert logs.log(i) == TicketLog.from_rows(rows[ref])
+        result = compute_clock(clock, histories[ref], now, explain=False)
+        assert CLOCK_STATES[figures.state[i]] == result.state
+        assert figures.elapsed[i] == result.elapsed // US
+        assert logs.priority_names[figures.priority[i]] == result.priority
+        target = int(figures.target[i]) if figures.targeted[i] else None
+        assert target == (None if result.target is None else result.target // US)
+        stopped = int(figures.stopped[i]) if figures.is_stopped[i] else None
+        assert stopped == micros(result.stopped_at)
+        breached = int(figures.breached[i]) if figures.is_breached[i] else None
+        assert breached == micros(result.breached_at)
+
+
+def test_clock_figures_of_tickets_without_events() -> None:
+    clock = spec(h24, {"P1": H})
+    figures = clock_figures(clock, TicketLogs.from_rows({"T1": [], "T2": []}), 0)
+    assert [CLOCK_STATES[s] for s in figures.state] == ["not_started", "not_started"]
+    assert not figures.targeted.any() and not figures.is_stopped.any()
+
+
+def test_selected_logs_are_the_same_logs() -> None:
+    rows = {
+        "A": [(T0, 1, "created", "new", "P1"), (T0 + H, 2, "status", "restored", "")],
+        "B": [(T0, 1, "created", "new", "P2")],
+        "C": [],
+    }
+    logs = TicketLogs.from_rows(rows)
+    picked = logs.select(np.array([2, 0], dtype=np.int64))
+    assert picked.refs == ("C", "A")
+    assert picked.log(1) == TicketLog.from_rows(rows["A"]) == logs.log(0)
+    assert picked.log(0) == TicketLog.from_rows([])
+    assert picked != logs and logs == TicketLogs.from_rows(rows)

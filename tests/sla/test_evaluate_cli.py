@@ -15,7 +15,6 @@ import pytest
 
 from infogerance.cli import main
 from infogerance.contracts.loader import load_contract
-from infogerance.helpdesk.clocks import TicketLog
 from infogerance.sla.eventsfile import read_events
 from infogerance.sla.measure import measure, result_to_json
 from tests.sla.test_measure import CONTRACT
@@ -107,12 +106,11 @@ def test_json_output_is_the_platforms_measurement(
     assert output["inputs"]["events_lines"] == len(LINES)
     # The same figures as measure() on the same events, read back from the file.
     data = read_events(events)
-    logs = {ref: TicketLog.from_rows(rows) for ref, rows in data.ticket_rows.items()}
     expected = measure(
         load_contract(CONTRACT + PENALTIES),
         "2026-03",
         tickets=data.tickets,
-        logs=logs,
+        logs=data.logs,
         other=data.other,
         now=output_as_of(output),
     )

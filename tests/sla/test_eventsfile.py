@@ -13,12 +13,14 @@ import gc
 import io
 import random
 import re
-from datetime import datetime
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
 import orjson
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from infogerance.helpdesk.clocks import EVENT_KINDS, TicketLog
 from infogerance.sla import eventsfile
@@ -60,6 +62,15 @@ def jsonl(*lines: dict[str, Any] | str) -> bytes:
 
 def read(*lines: dict[str, Any] | str, on_error: str = "stop") -> EventsData:
     return read_events(io.BytesIO(jsonl(*lines)), on_error=on_error)
+
+
+def logs_of(data: EventsData) -> dict[str, TicketLog]:
+    """Each ticket's log, as the clocks replay it."""
+    return {ref: data.logs.log(i) for i, ref in enumerate(data.logs.refs)}
+
+
+def micros(value: datetime) -> int:
+    return (value - datetime(1970, 1, 1, tzinfo=UTC)) // timedelta(microseconds=1)
 
 
 def failure(*lines: dict[str, Any] | str) -> EventsFileError:
@@ -238,7 +249,7 @@ def test_a_valid_file_gives_every_record() -> None:
         "T1": TicketInfo("T1", "MAIL", "incident", "provider"),
         "T2": TicketInfo("T2", "ERP", "request", ""),
     }
-    assert data.ticket_rows == EXPECTED_ROWS
+    assert logs_of(data) == {ref: TicketLog.from_rows(rows) for ref, rows in EXPECTED_ROWS.items()}
     other = data.other
     assert other.outages == (
         Outage("O1", "MAIL", at("2026-03-10T14:00:00+01:00"), at("2026-03-10T15:00:00+01:00")),
@@ -293,14 +304,13 @@ def test_a_valid_file_gives_every_record() -> None:
         PatchRecord("P1", "OPS", at("2026-03-03T18:00:00Z"), at("2026-03-05T07:30:00+01:00")),
         PatchRecord("P2", "OPS", at("2026-03-04T18:00:00Z")),
     )
-    # The offsets are kept as written (instants compare as instants anyway).
-    assert data.ticket_rows["T1"][0][0].utcoffset() is not None
-    assert str(data.ticket_rows["T1"][0][0].tzinfo) == "UTC+01:00"
+    # Instants, whatever their offsets.
+    assert logs_of(data)["T1"].times[0] == micros(at("2026-03-02T08:00:00Z"))
 
 
 def test_rows_replay_in_the_clocks() -> None:
     data = read(*VALID)
-    log = TicketLog.from_rows(data.ticket_rows["T1"])
+    log = logs_of(data)["T1"]
     assert log.kinds == (
         "created",
         "assigned",
@@ -321,7 +331,7 @@ def test_file_order_does_not_matter() -> None:
     shuffled = read(*lines)
     assert shuffled.problems == []
     assert shuffled.tickets == reference.tickets
-    assert shuffled.ticket_rows == reference.ticket_rows  # each ticket's rows in seq order
+    assert logs_of(shuffled) == logs_of(reference)
     for name in ("outages", "maintenances", "backup_runs", "restore_tests", "evolutions"):
         assert sorted(getattr(shuffled.other, name), key=lambda r: r.id) == list(
             getattr(reference.other, name)
@@ -552,7 +562,8 @@ BAD_INSTANTS = [
 @pytest.mark.parametrize("value", GOOD_INSTANTS)
 def test_good_instants(value: str) -> None:
     data = read(created(at=value), outage("O1", start=value, end="2026-03-03T00:00:00Z"))
-    assert data.ticket_rows["T1"][0][0] == data.other.outages[0].start == at(value)
+    assert data.other.outages[0].start == at(value)
+    assert logs_of(data)["T1"].times[0] == micros(at(value))
     assert data.other.outages[0].start.tzinfo is not None
 
 
@@ -580,8 +591,8 @@ def test_skip_leaves_the_whole_ticket_out() -> None:
         on_error="skip",
     )
     assert list(data.tickets) == ["T2"]
-    assert list(data.ticket_rows) == ["T2"]
-    assert len(data.ticket_rows["T2"]) == 2
+    assert list(data.logs.refs) == ["T2"]
+    assert len(logs_of(data)["T2"].times) == 2
     assert len(data.other.outages) == 1
     assert [(p.line, p.field, p.action) for p in data.problems] == [
         (3, "at", "skipped"),
@@ -598,7 +609,7 @@ def test_skip_leaves_the_whole_ticket_out() -> None:
 def test_skip_a_duplicate_seq_leaves_the_ticket_out() -> None:
     data = read(created(), event(seq=2), event(seq=2, kind="assigned"), on_error="skip")
     assert data.tickets == {}
-    assert data.ticket_rows == {}
+    assert len(data.logs) == 0
     assert [(p.line, p.field, p.action) for p in data.problems] == [
         (3, "seq", "skipped"),
         (3, "ticket", "skipped"),
@@ -646,7 +657,7 @@ def test_unknown_ticket() -> None:
         'ticket "T5" has no created event, so its service is unknown (2 events in the file)'
     )
     data = read(*lines, on_error="skip")
-    assert list(data.tickets) == list(data.ticket_rows) == ["T1"]
+    assert list(data.tickets) == list(data.logs.refs) == ["T1"]
     assert data.problems == [Problem(2, "ticket", problem.message, "skipped")]
 
 
@@ -672,10 +683,11 @@ def test_out_of_order_is_a_warning(on_error: str) -> None:
             "warning",
         )
     ]
-    assert [row[1] for row in data.ticket_rows["T1"]] == [1, 2, 3]
-    # Lines in another order: the same rows, the warning on the line that reveals it.
+    log = logs_of(data)["T1"]
+    assert log.times == tuple(micros(at(line["at"])) for line in (lines[0], lines[2], lines[1]))
+    # Lines in another order: the same log, the warning on the line that reveals it.
     data = read(lines[2], lines[0], lines[1], on_error=on_error)
-    assert [row[1] for row in data.ticket_rows["T1"]] == [1, 2, 3]
+    assert logs_of(data)["T1"] == log
     assert [(p.line, p.field, p.action) for p in data.problems] == [(3, "at", "warning")]
     assert 'event seq 2 of ticket "T1" is at 2026-03-02T10:00:00+01:00, after event seq 3' in (
         data.problems[0].message
@@ -741,7 +753,7 @@ def test_blank_lines_are_ignored() -> None:
     data = read_events(io.BytesIO(raw))
     assert data.problems == []
     assert data.lines == 6
-    assert len(data.ticket_rows["T1"]) == 2
+    assert len(logs_of(data)["T1"].times) == 2
     raw = b"\n\n" + jsonl(event(seq=2, at="2026-03-02T10:00:00"))
     with pytest.raises(EventsFileError, match=r"^<events>:3: at: "):
         read_events(io.BytesIO(raw))
@@ -749,7 +761,7 @@ def test_blank_lines_are_ignored() -> None:
 
 def test_crlf_lines() -> None:
     raw = jsonl(created()).replace(b"\n", b"\r\n") + jsonl(event(seq=2)).replace(b"\n", b"\r\n")
-    assert len(read_events(io.BytesIO(raw)).ticket_rows["T1"]) == 2
+    assert len(logs_of(read_events(io.BytesIO(raw)))["T1"].times) == 2
 
 
 @pytest.mark.parametrize("raw", [b"", b"\n", b"\n  \n\r\n"])
@@ -961,7 +973,7 @@ def test_the_documented_examples_are_a_valid_file() -> None:
     assert data.tickets == {
         "INC-2026-0042": TicketInfo("INC-2026-0042", "MESSAGERIE", "incident", "client")
     }
-    assert len(data.ticket_rows["INC-2026-0042"]) == 12
+    assert len(logs_of(data)["INC-2026-0042"].times) == 12
     other = data.other
     counts = [len(getattr(other, name)) for name in other.__dataclass_fields__]
     assert counts == [1] * 7
@@ -1012,3 +1024,105 @@ def test_the_schema_agrees_on_instants(value: Any, pattern_rejects: bool) -> Non
     assert (schema_errors(created(at=value)) != []) is pattern_rejects
     for good in GOOD_INSTANTS:
         assert schema_errors(created(at=good)) == []
+
+
+# --------------------------------------------------------------------------------------------
+# The columns against the lines read one by one
+
+
+def reference_reading(
+    lines: list[dict[str, Any]],
+) -> tuple[dict[str, TicketInfo], dict[str, TicketLog], list[tuple[int, str | None, str]]]:
+    """Valid ticket event lines read one by one with the documented rules, in skip mode:
+    per ticket, rows in seq order; a second created event or a seq given twice is skipped
+    and leaves its ticket out; a seq order that disagrees with the at order is a warning
+    against the neighbour it was placed after (or before); a ticket without created event
+    is left out. Returns the tickets, their logs and the problems (line, field, action)."""
+    rows: dict[str, list[tuple[datetime, int, str, str | None, str | None]]] = {}
+    info: dict[str, TicketInfo] = {}
+    causes: dict[str, tuple[int, str]] = {}
+    first: dict[str, int] = {}
+    bad: dict[str, list[int]] = {}
+    problems: list[tuple[int, str | None, str]] = []
+    for number, line in enumerate(lines, start=1):
+        ticket, seq, when, kind = line["ticket"], line["seq"], at(line["at"]), line["kind"]
+        row = (when, seq, kind, line.get("status"), line.get("priority"))
+        mine = rows.setdefault(ticket, [])
+        if kind == "created" and ticket in info:
+            problems.append((number, "kind", "skipped"))
+            bad.setdefault(ticket, []).append(number)
+            continue
+        if any(r[1] == seq for r in mine):
+            problems.append((number, "seq", "skipped"))
+            bad.setdefault(ticket, []).append(number)
+            continue
+        if not mine and kind != "created":
+            first[ticket] = number
+        mine.append(row)
+        mine.sort(key=lambda r: r[1])
+        i = mine.index(row)
+        if (i and mine[i - 1][0] > when) or (i + 1 < len(mine) and mine[i + 1][0] < when):
+            problems.append((number, "at", "warning"))
+        if kind == "created":
+            info[ticket] = TicketInfo(ticket, line["service"])
+        if "cause" in line and (ticket not in causes or seq > causes[ticket][0]):
+            causes[ticket] = (seq, line["cause"])
+    for ticket, numbers in bad.items():
+        if rows.get(ticket):
+            problems.append((numbers[0], "ticket", "skipped"))
+            info.pop(ticket, None)
+            rows.pop(ticket)
+    for ticket, number in first.items():
+        if ticket in rows and ticket not in info:
+            problems.append((number, "ticket", "skipped"))
+    for ticket, (_seq, cause) in causes.items():
+        if ticket in info:
+            info[ticket] = TicketInfo(ticket, info[ticket].service, "incident", cause)
+    problems.sort(key=lambda problem: problem[0])
+    logs = {ticket: TicketLog.from_rows(rows[ticket]) for ticket in info}
+    return info, logs, problems
+
+
+@st.composite
+def ticket_lines(draw: st.DrawFn) -> list[dict[str, Any]]:
+    lines = []
+    for ticket in ("T1", "T2", "T3"):
+        count = draw(st.integers(1, 6))
+        for n in range(count):
+            seq = draw(st.integers(1, count + 1))  # some seqs twice, some missing
+            kind = draw(st.sampled_from(["created", "comment", "status", "priority"]))
+            minutes = draw(st.integers(0, 300))
+            zone = timezone(timedelta(minutes=draw(st.sampled_from([0, 60, -330]))))
+            when = datetime(2026, 3, 2, 8, tzinfo=UTC) + timedelta(minutes=minutes)
+            text = when.astimezone(zone).isoformat().replace("+00:00", "Z")
+            fields: dict[str, Any] = {"at": text}
+            if kind == "status":
+                fields["status"] = draw(st.sampled_from(["new", "restored", "resolved"]))
+            if kind == "priority":
+                fields["priority"] = draw(st.sampled_from(["P1", "P2"]))
+            if draw(st.booleans()) and n:
+                fields["cause"] = draw(st.sampled_from(["client", "provider"]))
+            lines.append(event(ticket, seq, kind, **fields))
+            if kind == "created":
+                lines[-1]["service"] = "MAIL"
+    return draw(st.permutations(lines))
+
+
+@settings(max_examples=300, deadline=None)
+@given(ticket_lines())
+def test_the_columns_are_the_lines_read_one_by_one(lines: list[dict[str, Any]]) -> None:
+    # Files in any order, with seqs given twice, second created events, tickets without
+    # one and seq orders that disagree with at orders: the irregular tickets' replay.
+    tickets, logs, problems = reference_reading(lines)
+    data = read(*lines, on_error="skip")
+    assert data.tickets == tickets
+    assert logs_of(data) == logs
+    assert [(p.line, p.field, p.action) for p in data.problems] == problems
+    # Stopping: at the first line in error, else at the first unknown ticket once all is read.
+    errors = [p[:2] for p in problems if p[1] in ("kind", "seq")]
+    errors = errors or [p[:2] for p in problems if p[1] == "ticket"]
+    if errors:
+        problem = failure(*lines).problem
+        assert (problem.line, problem.field) == errors[0]
+    else:
+        assert read(*lines).problems == data.problems

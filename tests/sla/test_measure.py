@@ -15,11 +15,13 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from infogerance.contracts.loader import load_contract
-from infogerance.helpdesk.clocks import TicketLog
+from infogerance.helpdesk.clocks import TicketLogs
 from infogerance.sla.measure import PeriodError, measure, month_bounds, parse_month, result_to_json
 from infogerance.sla.metrics import OtherData
 from infogerance.sla.records import Outage, TicketInfo
 from infogerance.sla.results import Exclusion
+
+Row = tuple[datetime, int, str, str | None, str | None]
 
 PARIS = ZoneInfo("Europe/Paris")
 H = 3600
@@ -89,16 +91,16 @@ def paris(month: int, day: int, hour: int, minute: int = 0) -> datetime:
 
 def ticket(
     ref: str, service: str, priority: str, *steps: tuple[datetime, str, str], cause: str = ""
-) -> tuple[TicketInfo, TicketLog]:
+) -> tuple[TicketInfo, list[Row]]:
     """``steps``: (instant, kind, status or priority) after the ``created`` event."""
     created, *rest = steps
-    rows = [(created[0], 1, "created", "new", priority)]
+    rows: list[Row] = [(created[0], 1, "created", "new", priority)]
     for seq, (at, kind, value) in enumerate(rest, start=2):
         if kind == "priority":
             rows.append((at, seq, kind, "", value))
         else:
             rows.append((at, seq, kind, value, ""))
-    return TicketInfo(ref, service, cause=cause), TicketLog.from_rows(rows)
+    return TicketInfo(ref, service, cause=cause), rows
 
 
 NEW = "new"
@@ -208,7 +210,7 @@ def march() -> dict[str, object]:
         document,
         "2026-03",
         tickets={info.id: info for info, _log in TICKETS},
-        logs={info.id: log for info, log in TICKETS},
+        logs=TicketLogs.from_rows({info.id: rows for info, rows in TICKETS}),
         other=OtherData(outages=outages),
         now=paris(5, 1, 0),
     )
@@ -313,10 +315,15 @@ def test_measurement_keeps_the_contracts_order_and_json_is_stable(
 
 def test_a_month_not_over_is_judged_as_of_now() -> None:
     document = load_contract(CONTRACT)
-    info, log = TICKETS[3]  # T4: opened Tue 31 March 09:00
+    info, rows = TICKETS[3]  # T4: opened Tue 31 March 09:00
     midday = paris(3, 31, 12)
     measurement = measure(
-        document, "2026-03", tickets={"T4": info}, logs={"T4": log}, other=OtherData(), now=midday
+        document,
+        "2026-03",
+        tickets={"T4": info},
+        logs=TicketLogs.from_rows({"T4": rows}),
+        other=OtherData(),
+        now=midday,
     )
     gtr = next(r for r in measurement.results if r.level_id == "gtr-p2")
     assert gtr.excluded == ()  # 3 h so far: within target, not listed
@@ -339,7 +346,7 @@ def test_a_quarterly_level_sharing_a_clock_with_a_monthly_one() -> None:
     text = CONTRACT.replace("    compliance: 90\n", "    compliance: 90\n    period: quarter\n")
     document = load_contract(text)
     tickets = {info.id: info for info, _log in TICKETS}
-    logs = {info.id: log for info, log in TICKETS}
+    logs = TicketLogs.from_rows({info.id: rows for info, rows in TICKETS})
     february = measure(
         document, "2026-02", tickets=tickets, logs=logs, other=OtherData(), now=paris(5, 1, 0)
     )
@@ -353,3 +360,40 @@ def test_a_quarterly_level_sharing_a_clock_with_a_monthly_one() -> None:
     p2 = next(r for r in march.results if r.level_id == "gtr-p2")
     # Measured over January–March: the same tickets as in the monthly case.
     assert [i.ref for i in p2.items] == ["T6", "T1", "T2"]
+
+
+def test_a_ticket_stopped_before_the_period_is_not_listed_whatever_the_as_of() -> None:
+    # Judged as of 20 March, a clock of a ticket restored on 30 March is still running and
+    # over its target; but the ticket's last event is before April and leaves it restored:
+    # April does not list it, not even as open:late (the whole log decides that, as of any
+    # instant).
+    document = load_contract(CONTRACT)
+    info, rows = ticket(
+        "T9",
+        "HD",
+        "P2",
+        (paris(3, 2, 9), "created", NEW),
+        (paris(3, 30, 9), "status", "restored"),
+    )
+    logs = TicketLogs.from_rows({"T9": rows})
+    april = measure(
+        document,
+        "2026-04",
+        tickets={"T9": info},
+        logs=logs,
+        other=OtherData(),
+        now=paris(3, 20, 12),
+    )
+    gtr = next(r for r in april.results if r.level_id == "gtr-p2")
+    assert gtr.excluded == () and gtr.items == ()
+    # In March, as of the 20th, it is late and still open.
+    march = measure(
+        document,
+        "2026-03",
+        tickets={"T9": info},
+        logs=logs,
+        other=OtherData(),
+        now=paris(3, 20, 12),
+    )
+    gtr = next(r for r in march.results if r.level_id == "gtr-p2")
+    assert gtr.excluded == (Exclusion("T9", "open:late"),)

@@ -79,6 +79,13 @@ stopped; else ``met`` when stopped, ``paused`` when the status is a pause status
 reached. ``breached_at`` is that instant, found over the counted intervals, when breached.
 
 All datetimes of the result are in the calendar's time zone.
+
+Many tickets at once
+--------------------
+A month's measurement judges millions of clocks. :class:`TicketLogs` holds the logs of many
+tickets as numpy columns, and :func:`clock_figures` judges one clock of all of them at once,
+with array operations instead of a replay per ticket: the same verdict as
+:func:`compute_clock` (a property test holds them to it), without the explanation.
 """
 
 from __future__ import annotations
@@ -92,11 +99,15 @@ from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
 from types import MappingProxyType
 from typing import Any, Final, NamedTuple
 
+import numpy as np
+import numpy.typing as npt
+
 from infogerance.calendars import Calendar
 
 __all__ = [
     "CLOCK_STATES",
     "EVENT_KINDS",
+    "KIND_NAMES",
     "MILESTONES",
     "PRIORITY_RULES",
     "ClockFigures",
@@ -105,11 +116,14 @@ __all__ = [
     "ClockSpec",
     "TicketEvent",
     "TicketLog",
+    "TicketLogs",
     "clock_figures",
     "compute_clock",
     "explain",
+    "per_ticket",
     "target_duration",
     "typical_open_day",
+    "vocabulary",
 ]
 
 #: Ticket statuses that are milestones, in order: reaching one implies the earlier ones.
@@ -666,36 +680,391 @@ def compute_clock(
     )
 
 
+# --------------------------------------------------------------------------------------------
+# Many tickets at once: the measurements' path
+
+_I64 = npt.NDArray[np.int64]
+_BOOL = npt.NDArray[np.bool_]
+#: Event kinds by code; codes follow the names' order, so that sorting by code sorts by name.
+KIND_NAMES: Final = tuple(sorted(EVENT_KINDS))
+_KIND: Final = {name: code for code, name in enumerate(KIND_NAMES)}
+_NEVER: Final = np.iinfo(np.int64).max
+
+
+def vocabulary(names: Iterable[str | None]) -> tuple[str | None, ...]:
+    """``None`` (code 0), then the names in order: codes sort as the names do."""
+    return (None, *sorted({name for name in names if name}))
+
+
+@dataclass(frozen=True, eq=False)
+class TicketLogs:
+    """The logs of many tickets as columns: :class:`TicketLog`'s fields for every event of
+    every ticket, in numpy arrays (a few bytes per event instead of a few hundred).
+
+    Ticket ``i`` is ``refs[i]``; its events are rows ``offsets[i]:offsets[i + 1]``, in
+    ``(at, seq)`` order. Statuses and priorities are codes into ``status_names`` and
+    ``priority_names`` (code 0: none), kinds into :data:`KIND_NAMES`. Build it with
+    :meth:`from_columns` (the events file's reader) or :meth:`from_rows`; :meth:`log` gives
+    one ticket's :class:`TicketLog`, the same as :meth:`TicketLog.from_rows` would.
+    """
+
+    refs: tuple[str, ...]
+    offsets: _I64
+    times: _I64  # epoch microseconds
+    kinds: npt.NDArray[np.int8]
+    assigns: _BOOL
+    statuses: npt.NDArray[np.int16]  # after the event
+    levels: npt.NDArray[np.int8]  # after the event
+    priorities: npt.NDArray[np.int32]  # after the event
+    status_names: tuple[str | None, ...]
+    priority_names: tuple[str | None, ...]
+
+    def __len__(self) -> int:
+        return len(self.refs)
+
+    def __eq__(self, other: object) -> bool:
+        """The same tickets with the same logs (whatever the codes stand for)."""
+        if not isinstance(other, TicketLogs):
+            return NotImplemented
+        return (
+            self.refs == other.refs
+            and all(
+                np.array_equal(getattr(self, name), getattr(other, name))
+                for name in ("offsets", "times", "kinds", "assigns", "levels")
+            )
+            and self._named("statuses") == other._named("statuses")
+            and self._named("priorities") == other._named("priorities")
+        )
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def _named(self, column: str) -> list[str | None]:
+        names = self.status_names if column == "statuses" else self.priority_names
+        return [names[code] for code in getattr(self, column).tolist()]
+
+    @classmethod
+    def from_rows(
+        cls, rows: Mapping[str, Iterable[tuple[datetime, int, str, str | None, str | None]]]
+    ) -> TicketLogs:
+        """From rows ``(at, seq, kind, status, priority)`` per ticket (``""`` means none), in
+        any order, like :meth:`TicketLog.from_rows`."""
+        refs = tuple(rows)
+        flat = [(n, *row) for n, ref in enumerate(refs) for row in rows[ref]]
+        statuses = vocabulary(row[4] for row in flat)
+        priorities = vocabulary(row[5] for row in flat)
+        status_code = {name: code for code, name in enumerate(statuses)}
+        priority_code = {name: code for code, name in enumerate(priorities)}
+        unknown = {row[3] for row in flat} - EVENT_KINDS
+        if unknown:
+            raise ValueError(f"unknown event kinds {sorted(unknown)}")
+        return cls.from_columns(
+            refs,
+            ticket=np.array([row[0] for row in flat], dtype=np.int64),
+            at=np.array([_micros(row[1]) for row in flat], dtype=np.int64),
+            seq=np.array([row[2] for row in flat], dtype=np.int64),
+            kind=np.array([_KIND[row[3]] for row in flat], dtype=np.int8),
+            status=np.array([status_code[row[4] or None] for row in flat], dtype=np.int16),
+            priority=np.array([priority_code[row[5] or None] for row in flat], dtype=np.int32),
+            status_names=statuses,
+            priority_names=priorities,
+        )
+
+    @classmethod
+    def from_columns(
+        cls,
+        refs: tuple[str, ...],
+        *,
+        ticket: _I64,
+        at: _I64,
+        seq: _I64,
+        kind: npt.NDArray[np.int8],
+        status: npt.NDArray[np.int16],
+        priority: npt.NDArray[np.int32],
+        status_names: tuple[str | None, ...],
+        priority_names: tuple[str | None, ...],
+    ) -> TicketLogs:
+        """From one row per event, in any order: the ticket (an index into ``refs``), epoch
+        microseconds, seq, and the codes of the event's kind, status and priority (code 0:
+        none; the names of codes >= 1 in order, as :func:`_vocabulary` gives them).
+
+        The state after each event is :meth:`TicketLog.from_rows`'s replay, computed for all
+        events at once: the status and the priority are the last ones given (a reopening
+        without status leaves ``"reopened"``); the milestone level is the running maximum
+        of the ranks given since the ticket's last *reset*, a reopening or a status ranked
+        below ``resolved`` given while the level was at least ``resolved``. And the level
+        is at least ``resolved`` exactly when the last status given is ranked so (a higher
+        status keeps it there, a lower one resets it), which finds the resets first.
+        """
+        # Most often each ticket's events come in (at, seq) order already: a stable sort by
+        # ticket is then the whole sort (ties on (at, seq) need the full one).
+        order = np.argsort(ticket, kind="stable")
+        same = ticket[order[1:]] == ticket[order[:-1]]
+        later, earlier = at[order[1:]], at[order[:-1]]
+        ordered = (later > earlier) | ((later == earlier) & (seq[order[1:]] > seq[order[:-1]]))
+        if not np.all(ordered | ~same):
+            order = np.lexsort((priority, status, kind, seq, at, ticket))
+        del same, later, earlier, ordered
+        ticket, times, kind = ticket[order], at[order], kind[order]
+        raw_status, raw_priority = status[order], priority[order]
+        n, m = len(refs), len(order)
+        counts = np.bincount(ticket, minlength=n)
+        offsets = np.zeros(n + 1, dtype=np.int64)
+        np.cumsum(counts, out=offsets[1:])
+        if m and (int(ticket[0]) < 0 or int(ticket[-1]) >= n):
+            raise ValueError("a ticket index outside refs")
+        rows = np.arange(m, dtype=np.int64)
+        head = offsets[ticket]  # each event's ticket's first row
+        first = rows == head
+        # Statuses: the caller's names plus "reopened".
+        names = vocabulary([*status_names, "reopened"])
+        remap = np.array([names.index(name) for name in status_names], dtype=np.int16)
+        given = remap[raw_status]
+        reopened = kind == _KIND["reopened"]
+        given = np.where(reopened & (given == 0), names.index("reopened"), given)
+        carries = given != 0
+        last = np.maximum.accumulate(np.where(carries, rows, -1))
+        known = last >= head
+        after = np.where(known, given[np.maximum(last, 0)], 0).astype(np.int16)
+        rank_of = np.array([_RANK.get(name or "", 0) for name in names], dtype=np.int8)
+        high = rank_of[after] >= _RESOLVED
+        high_before = np.zeros(m, dtype=bool)
+        high_before[1:] = high[:-1]
+        high_before &= ~first
+        rank = np.where(carries, rank_of[given], 0).astype(np.int64)
+        reset = first | reopened | (carries & (rank < _RESOLVED) & high_before)
+        segment = np.cumsum(reset, dtype=np.int64) * 8  # ranks are below 8
+        levels = (np.maximum.accumulate(segment + rank) - segment).astype(np.int8)
+        named = raw_priority != 0
+        last = np.maximum.accumulate(np.where(named, rows, -1))
+        priorities = np.where(last >= head, raw_priority[np.maximum(last, 0)], 0)
+        assigned = status_names.index("assigned") if "assigned" in status_names else -1
+        return cls(
+            refs=refs,
+            offsets=offsets,
+            times=times,
+            kinds=kind,
+            assigns=(kind == _KIND["assigned"]) | (raw_status == assigned),
+            statuses=after,
+            levels=levels,
+            priorities=priorities.astype(np.int32),
+            status_names=names,
+            priority_names=priority_names,
+        )
+
+    def log(self, i: int) -> TicketLog:
+        """Ticket ``i``'s :class:`TicketLog`."""
+        a, b = int(self.offsets[i]), int(self.offsets[i + 1])
+        statuses, priorities = self.status_names, self.priority_names
+        return TicketLog(
+            times=tuple(int(t) for t in self.times[a:b]),
+            kinds=tuple(KIND_NAMES[k] for k in self.kinds[a:b]),
+            assigns=tuple(bool(x) for x in self.assigns[a:b]),
+            statuses=tuple(statuses[s] for s in self.statuses[a:b]),
+            levels=tuple(int(x) for x in self.levels[a:b]),
+            priorities=tuple(priorities[p] for p in self.priorities[a:b]),
+        )
+
+    def select(self, tickets: _I64) -> TicketLogs:
+        """The logs of some tickets (indices, in the order given)."""
+        counts = self.offsets[tickets + 1] - self.offsets[tickets]
+        offsets = np.zeros(len(tickets) + 1, dtype=np.int64)
+        np.cumsum(counts, out=offsets[1:])
+        rows = np.arange(int(offsets[-1]), dtype=np.int64) + np.repeat(
+            self.offsets[tickets] - offsets[:-1], counts
+        )
+        return TicketLogs(
+            refs=tuple([self.refs[i] for i in tickets.tolist()]),
+            offsets=offsets,
+            times=self.times[rows],
+            kinds=self.kinds[rows],
+            assigns=self.assigns[rows],
+            statuses=self.statuses[rows],
+            levels=self.levels[rows],
+            priorities=self.priorities[rows],
+            status_names=self.status_names,
+            priority_names=self.priority_names,
+        )
+
+
 class ClockFigures(NamedTuple):
-    """A clock's figures, for measurements: what :func:`compute_clock` says, without the
-    datetimes, the deadline or the explanation (instants and durations in microseconds)."""
+    """One clock of each ticket of a :class:`TicketLogs`, as :func:`compute_clock` judges it
+    (without the datetimes, the deadline or the explanation), one array element per ticket.
 
-    state: str
-    elapsed: int
-    target: int | None
-    priority: str | None
-    #: Epoch microseconds of the stop (``None`` while not stopped) and of the instant the
-    #: target was reached (``None`` unless breached).
-    stopped: int | None
-    breached: int | None
+    ``state`` indexes :data:`CLOCK_STATES`; ``priority`` is a code of the logs'
+    ``priority_names`` (0: none); ``target``, ``elapsed``, ``stopped`` and ``breached`` are
+    microseconds (epoch microseconds for the instants), meaningful where ``targeted``,
+    ``is_stopped`` and ``is_breached`` say so.
+    """
+
+    state: npt.NDArray[np.int8]
+    elapsed: _I64
+    priority: npt.NDArray[np.int32]
+    targeted: _BOOL
+    target: _I64
+    is_stopped: _BOOL
+    stopped: _I64
+    is_breached: _BOOL
+    breached: _I64
 
 
-def clock_figures(spec: ClockSpec, log: TicketLog, now_us: int) -> ClockFigures:
-    """:func:`compute_clock`'s verdict at ``now_us`` (epoch microseconds), cheaply: the same
-    judgement, none of the presentation."""
-    judgement = _judge(spec, log, now_us)
-    target = judgement.target
-    breached = None
-    if judgement.state == "breached":
-        breached = _micros(_reached_at(spec, log, judgement))
-    stopped = judgement.stopped
+_STATE: Final = {name: code for code, name in enumerate(CLOCK_STATES)}
+
+
+def per_ticket(
+    reduce: np.ufunc, values: npt.NDArray[Any], offsets: _I64, empty: int
+) -> npt.NDArray[Any]:
+    """``reduce`` over each ticket's rows (``empty`` for a ticket without rows)."""
+    n = len(offsets) - 1
+    result = np.full(n, empty, dtype=values.dtype)
+    filled = offsets[1:] > offsets[:-1]
+    if values.size:
+        result[filled] = reduce.reduceat(values, offsets[:-1][filled])
+    return result
+
+
+def clock_figures(spec: ClockSpec, logs: TicketLogs, now_us: int) -> ClockFigures:
+    """:func:`compute_clock`'s verdict on ``spec``'s clock of every ticket of ``logs`` at
+    ``now_us`` (epoch microseconds), computed over the columns.
+
+    The replay of :func:`_replay` without a loop: once started, the phase after an event
+    depends on its milestone level only (stopped iff at least the stop), so the start is the
+    first event that meets the start rule, and the stop the first event of the last stopped
+    run. Counted time is ``F(b) - F(a)`` over the counted segments, ``F`` the calendar's
+    business time since a fixed instant (:meth:`Calendar.table`), which adds up exactly as
+    :meth:`Calendar.business_micros` does.
+    """
+    offsets, n = logs.offsets, len(logs)
+    counts = offsets[1:] - offsets[:-1]
+    m = int(offsets[-1])
+    if not m:  # no events at all: nothing started, no priority
+        zeros = np.zeros(n, dtype=np.int64)
+        no = np.zeros(n, dtype=bool)
+        state = np.full(n, _STATE["not_started"], dtype=np.int8)
+        return ClockFigures(state, zeros, zeros.astype(np.int32), no, zeros, no, zeros, no, zeros)
+    rows = np.arange(m, dtype=np.int64)
+    ticket = np.repeat(np.arange(n, dtype=np.int64), counts)
+    times, levels = logs.times, logs.levels
+    upto = times <= now_us
+    stop = _RANK[spec.stop]
+    if spec.start == "created":
+        starts = logs.kinds == _KIND["created"]
+    elif spec.start == "assigned":
+        starts = logs.assigns | (levels >= 1)
+    else:
+        starts = levels >= _RANK[spec.start]
+    starts &= upto
+    first = per_ticket(np.minimum, np.where(starts, rows, _NEVER), offsets, _NEVER)
+    started = first < _NEVER
+    last = offsets[:-1] + per_ticket(np.add, upto.astype(np.int64), offsets, 0) - 1
+    any_event = last >= offsets[:-1]
+    # After the start: running below the stop milestone, stopped at or above it.
+    on = rows >= first[ticket]
+    running = upto & on & (levels < stop)
+    last_running = per_ticket(np.maximum, np.where(running, rows, -1), offsets, -1)
+    safe_last = np.maximum(last, 0)
+    stopped_now = started & (levels[safe_last] >= stop) & any_event
+    stop_row = np.maximum(last_running + 1, np.where(started, first, 0))
+    # Priorities with a target, taken while the clock runs (and at the start).
+    names = [name or "" for name in logs.priority_names]
+    has_target = np.array([name in spec.targets for name in names], dtype=bool)
+    target_of = np.array(
+        [spec.targets[name] // _US if name in spec.targets else _NEVER for name in names],
+        dtype=np.int64,
+    )
+    eligible = (running | (rows == first[ticket])) & has_target[logs.priorities] & upto
+    last_eligible = per_ticket(np.maximum, np.where(eligible, rows, -1), offsets, -1)
+    seen = last_eligible >= 0
+    if spec.on_priority_change == "strictest":
+        targets = np.where(eligible, target_of[logs.priorities], _NEVER)
+        smallest = per_ticket(np.minimum, targets, offsets, _NEVER)
+        strictest = eligible & (targets == smallest[ticket])
+        chosen = per_ticket(np.minimum, np.where(strictest, rows, _NEVER), offsets, _NEVER)
+        clock_priority = logs.priorities[np.where(seen, chosen, 0)]
+    else:
+        clock_priority = logs.priorities[np.maximum(last_eligible, 0)]
+    restart = np.full(n, np.iinfo(np.int64).min, dtype=np.int64)
+    if spec.on_priority_change == "restart":
+        picked = np.flatnonzero(eligible)
+        if picked.size:
+            owner = ticket[picked]
+            priority = logs.priorities[picked]
+            change = np.ones(picked.size, dtype=bool)
+            change[1:] = (owner[1:] != owner[:-1]) | (priority[1:] != priority[:-1])
+            changed_rows = picked[change]
+            # The last change of each ticket: rows are in order, so the last write wins.
+            restart[ticket[changed_rows]] = times[changed_rows]
+    # Counted segments [t_i, t_i+1) (to now after the last event), business time via F.
+    pauses = np.array([name in spec.pause_statuses for name in logs.status_names], dtype=bool)
+    counted = running & ~pauses[logs.statuses] & (times >= restart[ticket])
+    following = np.empty(m, dtype=np.int64)
+    following[:-1] = times[1:]
+    following[rows == last[ticket]] = now_us
+    segment_rows = np.flatnonzero(counted)
+    elapsed = np.zeros(n, dtype=np.int64)
+    breached_at = np.zeros(n, dtype=np.int64)
+    target = target_of[clock_priority]
+    current = np.where(any_event, logs.priorities[safe_last], 0)
+    if segment_rows.size:
+        a, b = times[segment_rows], following[segment_rows]
+        table = spec.calendar.table(int(a.min()), int(b.max()))
+        fa = table.before(a)
+        worth = table.before(b) - fa
+        owner = ticket[segment_rows]  # in order: each ticket's segments are contiguous
+        cumulated = np.cumsum(worth)
+        totals = np.concatenate(([0], cumulated))[
+            np.searchsorted(owner, np.arange(n + 1), side="left")
+        ]
+        elapsed = totals[1:] - totals[:-1]
+        # The breach instant: in the first segment whose cumulated time reaches the target.
+        before = (cumulated - worth) - totals[:-1][owner]
+        goal = target[owner]
+        reaching = (before + worth >= goal) & seen[owner] & (elapsed[owner] > goal)
+        crossing = np.flatnonzero(reaching)
+        if crossing.size:
+            owners = owner[crossing]
+            keep = np.ones(crossing.size, dtype=bool)
+            keep[1:] = owners[1:] != owners[:-1]
+            crossing, owners = crossing[keep], owners[keep]
+            remaining = goal[crossing] - before[crossing]
+            at = a[crossing]
+            positive = remaining > 0
+            if positive.any():
+                at = at.copy()
+                at[positive] = table.reach(fa[crossing][positive] + remaining[positive])
+            breached_at[owners] = at
+    targeted = np.where(started, seen, has_target[current])
+    target = np.where(started, target, target_of[current])
+    priority = np.where(started & seen, clock_priority, current).astype(np.int32)
+    is_breached = started & seen & (elapsed > target)
+    paused = pauses[logs.statuses[safe_last]]
+    state = np.where(
+        ~started,
+        np.where((current != 0) & ~targeted, _STATE["not_applicable"], _STATE["not_started"]),
+        np.where(
+            ~seen,
+            _STATE["not_applicable"],
+            np.where(
+                is_breached,
+                _STATE["breached"],
+                np.where(
+                    stopped_now,
+                    _STATE["met"],
+                    np.where(paused, _STATE["paused"], _STATE["running"]),
+                ),
+            ),
+        ),
+    ).astype(np.int8)
+    stop_at = times[np.minimum(stop_row, m - 1)]
     return ClockFigures(
-        judgement.state,
-        judgement.elapsed,
-        None if target is None else target // _US,
-        judgement.priority,
-        None if stopped is None else log.times[stopped],
-        breached,
+        state=state,
+        elapsed=np.where(started, elapsed, 0),
+        priority=priority,
+        targeted=targeted,
+        target=np.where(targeted, target, 0),
+        is_stopped=stopped_now,
+        stopped=np.where(stopped_now, stop_at, 0),
+        is_breached=is_breached,
+        breached=np.where(is_breached, breached_at, 0),
     )
 
 

@@ -11,7 +11,6 @@ field changes when a field's meaning does.
 
 from __future__ import annotations
 
-import gc
 import hashlib
 from collections.abc import Collection
 from dataclasses import dataclass, field
@@ -19,7 +18,8 @@ from datetime import datetime
 from typing import Any
 
 from infogerance.contracts.format import ContractDocument
-from infogerance.helpdesk.clocks import TicketLog
+from infogerance.helpdesk.clocks import TicketLogs
+from infogerance.sla.collector import collector_paused
 from infogerance.sla.eventsfile import EventsData, Problem
 from infogerance.sla.measure import Measurement, measure, result_to_json
 from infogerance.sla.penalties import Statement, compute_statement, statement_to_json
@@ -55,33 +55,32 @@ def evaluate(
 ) -> Evaluation:
     """Measure ``period`` (``YYYY-MM``) and apply the contract's penalty rules (``held``:
     levels under dispute; ``waived``: levels whose penalties the committee waived).
-    ``data.ticket_rows`` is consumed (emptied) on the way."""
-    # Millions of small objects that hold no reference cycles: the cyclic garbage collector
-    # would scan them again and again while they pile up, and free nothing. Paused meanwhile.
-    collecting = gc.isenabled()
-    gc.disable()
-    try:
-        # The rows are consumed as the logs are built: both at once would double the memory.
-        rows = data.ticket_rows
-        logs = {ref: TicketLog.from_rows(rows.pop(ref)) for ref in list(rows)}
+    ``data.tickets`` and ``data.logs`` are consumed (emptied) on the way, so that their memory
+    serves the results."""
+    with collector_paused():
+        tickets, logs = data.tickets, data.logs
+        data.tickets, data.logs = {}, TicketLogs.from_rows({})
         measurement = measure(
-            document, period, tickets=data.tickets, logs=logs, other=data.other, now=now
+            document, period, tickets=tickets, logs=logs, other=data.other, now=now
         )
-    finally:
-        if collecting:
-            gc.enable()
-    statement = compute_statement(
-        document.penalties,
-        measurement.results,
-        monthly_fee=document.fees.monthly_fee,
-        currency=document.fees.currency,
-        held=held,
-        waived=waived,
-    )
+        del tickets, logs
+        statement = compute_statement(
+            document.penalties,
+            measurement.results,
+            monthly_fee=document.fees.monthly_fee,
+            currency=document.fees.currency,
+            held=held,
+            waived=waived,
+        )
     return Evaluation(document, measurement, statement, list(data.problems), dict(inputs or {}))
 
 
 def evaluation_to_json(evaluation: Evaluation) -> dict[str, Any]:
+    with collector_paused():
+        return _evaluation_json(evaluation)
+
+
+def _evaluation_json(evaluation: Evaluation) -> dict[str, Any]:
     document, measurement = evaluation.document, evaluation.measurement
     return {
         "format": FORMAT,

@@ -6,10 +6,10 @@ JSON object per line, each with a ``type`` (``ticket_event``, ``outage``, ``main
 described field by field in ``docs/formats/events.md`` (a JSON Schema of one line is
 ``docs/formats/events.schema.json``); this module is its reader. Plain Python, no Django.
 
-:func:`read_events` returns an :class:`EventsData`: the tickets (:class:`TicketInfo`) and, per
-ticket, the rows ``(at, seq, kind, status, priority)`` that
-:meth:`~infogerance.helpdesk.clocks.TicketLog.from_rows` replays, the other records as an
-:class:`~infogerance.sla.metrics.OtherData` (in file order), and the problems found.
+:func:`read_events` returns an :class:`EventsData`: the tickets (:class:`TicketInfo`), the
+events of every ticket as columns (:class:`~infogerance.helpdesk.clocks.TicketLogs`, what the
+clocks replay), the other records as an :class:`~infogerance.sla.metrics.OtherData` (in file
+order), and the problems found.
 
 What the reader checks
 ----------------------
@@ -41,28 +41,37 @@ Ticket events are most of a file (millions of lines), so they take a hand-inline
 ``orjson.loads``, one subset test of the keys, a few ``type(x) is`` tests, a cheap shape test of
 the instant and ``datetime.fromisoformat``. A line the fast path does not accept whole goes to
 the slow path, which validates it field by field and names the first fault; the fast path
-only ever accepts lines the slow path accepts. Per ticket, the rows are kept in ``seq`` order:
-an event that comes after the ticket's last one (in ``seq`` and in ``at``) is appended in place,
-and only a ``created`` event that is not the ticket's first line, or an event out of that
-order, takes a method call. The cyclic garbage collector is paused while reading (see
-:func:`read_events`).
+only ever accepts lines the slow path accepts. An accepted event is three 64-bit integers in
+``array`` columns (seq, epoch microseconds, and a code packing kind, status, UTC offset,
+priority and ticket), not a tuple of objects: a few dozen bytes instead of a few hundred, and
+:meth:`~infogerance.helpdesk.clocks.TicketLogs.from_columns` replays them all at once. An
+event that comes after its ticket's last one (in ``seq`` and in ``at``) is stored in place;
+one earlier in ``at`` only adds a warning; a ``created`` event that is not the ticket's first
+line, or a ``seq`` not above the ticket's last, makes the ticket *irregular*: its events are
+then kept aside and replayed in line order, on row lists, before the first error is raised or
+at the end of the file, so that every error, warning and line number is what reading the
+lines one by one in that order gives. The cyclic garbage collector is paused while reading
+(see :func:`read_events`).
 """
 
 from __future__ import annotations
 
 import codecs
-import gc
 import os
+from array import array
 from bisect import bisect_left
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime, timedelta, timezone
 from operator import itemgetter
 from typing import IO, Any, Final, Literal
 
+import numpy as np
+import numpy.typing as npt
 import orjson
 
-from infogerance.helpdesk.clocks import EVENT_KINDS
+from infogerance.helpdesk.clocks import EVENT_KINDS, KIND_NAMES, TicketLogs, vocabulary
+from infogerance.sla.collector import collector_paused
 from infogerance.sla.metrics import OtherData
 from infogerance.sla.records import (
     BACKUP_STATUSES,
@@ -153,13 +162,32 @@ _EVENT_KEYS: Final[dict[str, frozenset[str]]] = {
     for kind in EVENT_KINDS
 }
 
+# An accepted ticket event is three 64-bit integers in the reader's columns: its seq, its
+# epoch microseconds, and a code that packs, from the lowest bits, its kind (3 bits), status
+# (4), UTC offset as written (12: minutes + 2048), priority (16: the number of the priority
+# in order of appearance) and ticket (28: the number of the ticket in order of appearance).
+_STATUS_SHIFT: Final = 3
+_OFFSET_SHIFT: Final = 7
+_PRIORITY_SHIFT: Final = 19
+_PRIORITY_MASK: Final = 0xFFFF
+_PRIORITY_LIMIT: Final = 1 << 16
+_TICKET_SHIFT: Final = 35
+_TICKET_LIMIT: Final = 1 << 28
+_UTC_CODE: Final = 2048
+
 # The fast path's maps: a value absent or null is the key None. A lookup both validates and
-# returns the module's own string (see _Reader.read).
-_STATUS_OF: Final[dict[str | None, str | None]] = {None: None, **{s: s for s in TICKET_STATUSES}}
-_STATUS_REQUIRED: Final = {s: s for s in TICKET_STATUSES}
+# returns the module's own string, or the code of a status or an offset, ready to pack.
+_STATUS_NAMES: Final = vocabulary(TICKET_STATUSES)
+_STATUS_CODE: Final = {name: code for code, name in enumerate(_STATUS_NAMES)}
+_KIND_CODE: Final = {name: code for code, name in enumerate(KIND_NAMES)}
+_STATUS_OF: Final[dict[str | None, int]] = {
+    None: 0,
+    **{s: _STATUS_CODE[s] << _STATUS_SHIFT for s in TICKET_STATUSES},
+}
+_STATUS_REQUIRED: Final = {s: _STATUS_CODE[s] << _STATUS_SHIFT for s in TICKET_STATUSES}
 _TICKET_KIND_OF: Final[dict[str | None, str]] = {None: "incident", **{k: k for k in TICKET_KINDS}}
 _CAUSE_OF: Final[dict[str | None, str | None]] = {None: None, **{c: c for c in TICKET_CAUSES}}
-#: kind -> (no unknown key test, the kind, status map, priority optional, created event)
+#: kind -> (no unknown key test, the kind, status map, priority optional, created event, code)
 _FAST_SPECS: Final = {
     kind: (
         _EVENT_KEYS[kind].issuperset,
@@ -167,9 +195,31 @@ _FAST_SPECS: Final = {
         _STATUS_REQUIRED if kind == "status" else _STATUS_OF,
         kind != "priority",
         kind == "created",
+        _KIND_CODE[kind],
     )
     for kind in EVENT_KINDS
 }
+#: UTC offsets as written ("+01:00"), coded.
+_OFFSET_OF: Final = {
+    f"{sign}{hours:02d}:{minutes:02d}": (
+        _UTC_CODE + (1 if sign == "+" else -1) * (hours * 60 + minutes)
+    )
+    << _OFFSET_SHIFT
+    for sign in "+-"
+    for hours in range(24)
+    for minutes in range(60)
+}
+#: Seqs from here on do not fit the 64-bit columns: such events take the rows' way.
+_SEQ_LIMIT: Final = 2**63
+_EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
+_MINUTE: Final = timedelta(minutes=1)
+_US: Final = timedelta(microseconds=1)
+
+
+def _micros(at: datetime) -> int:
+    return (at - _EPOCH) // _US
+
+
 _FAST_ERRORS: Final = (ValueError, TypeError, KeyError, IndexError)
 _SEQ = itemgetter(1)
 
@@ -208,15 +258,13 @@ class EventsFileError(ValueError):
 class EventsData:
     """What an events file holds, ready for the measures.
 
-    ``tickets`` and ``ticket_rows`` have the same keys. Each ticket's rows are
-    ``(at, seq, kind, status, priority)`` in ``seq`` order (``None`` for no status or
-    priority), for :meth:`~infogerance.helpdesk.clocks.TicketLog.from_rows`, which orders
-    them by ``(at, seq)``. ``problems`` are in line order; ``lines`` counts every line read,
-    blank ones included.
+    ``logs`` holds the events of every ticket of ``tickets`` (columns, each ticket's events
+    in ``(at, seq)`` order, see :class:`~infogerance.helpdesk.clocks.TicketLogs`).
+    ``problems`` are in line order; ``lines`` counts every line read, blank ones included.
     """
 
     tickets: dict[str, TicketInfo] = field(default_factory=dict)
-    ticket_rows: dict[str, list[Row]] = field(default_factory=dict)
+    logs: TicketLogs = field(default_factory=lambda: TicketLogs.from_rows({}))
     other: OtherData = field(default_factory=OtherData)
     problems: list[Problem] = field(default_factory=list)
     lines: int = 0
@@ -235,21 +283,15 @@ def read_events(
     if on_error not in ("stop", "skip"):
         raise ValueError(f"on_error must be 'stop' or 'skip', not {on_error!r}")
     stop = on_error == "stop"
-    # Millions of long-lived tuples: the cyclic garbage collector would scan them again and
-    # again while they pile up (a third of the reading time) and find nothing to free, since
-    # rows hold no cycles. It is paused while reading, and resumed even on error.
-    collecting = gc.isenabled()
-    gc.disable()
-    try:
+    # Millions of per-ticket objects: the cyclic garbage collector is paused while reading
+    # (see infogerance.sla.collector), and resumed even on error.
+    with collector_paused():
         if isinstance(source, str | os.PathLike):
             filename = os.fsdecode(source)
             with open(source, "rb", buffering=1 << 20) as stream:
                 return _Reader(filename, stop).read(stream)
         name = getattr(source, "name", None)
         return _Reader(name if isinstance(name, str) else "<events>", stop).read(source)
-    finally:
-        if collecting:
-            gc.enable()
 
 
 # --------------------------------------------------------------------------------------------
@@ -553,12 +595,32 @@ _BUILDERS: Final[dict[str, Callable[[dict[str, Any]], Any]]] = {
 
 
 class _Reader:
-    """One reading of one file: the state the lines build up, then :meth:`finish`."""
+    """One reading of one file: the state the lines build up, then :meth:`finish`.
+
+    Accepted ticket events go to columns (``array`` of 64-bit integers: seq, epoch
+    microseconds, and a code packing kind, status, UTC offset, priority and ticket), with per
+    ticket ``[its number << _TICKET_SHIFT, last seq, last microseconds, last instant]``. An
+    event of a known ticket that does not come after its last one in ``seq`` (or a second
+    ``created`` event) makes the ticket *irregular*: from then on its events wait in
+    ``deferred`` and are replayed in line order by :meth:`resolve`, on row lists, with the
+    checks of :meth:`insert_event`, before the first error is raised or the file is finished.
+    """
 
     def __init__(self, filename: str, stop: bool) -> None:
         self.filename = filename
         self.stop = stop
-        self.rows: dict[str, list[Row]] = {}
+        self.refs: list[str] = []
+        # ticket -> [index << _TICKET_SHIFT, last seq, last µs, last instant]
+        self.state: dict[str, list[Any]] = {}
+        self.created_lines = array("q")  # per ticket index: the line of its created event
+        self.seqs = array("q")
+        self.times = array("q")  # epoch microseconds
+        self.codes = array("q")  # kind, status, UTC offset, priority, ticket (see _TICKET_SHIFT)
+        self.priority_codes: dict[str, int] = {}
+        self.deferred: list[tuple[Any, ...]] = []  # add_event arguments of irregular tickets
+        self.irregular: set[str] = set()
+        self.dropped: set[str] = set()
+        self.rows: dict[str, list[Row]] = {}  # irregular tickets' events, once resolved
         self.created: dict[str, TicketInfo] = {}  # its cause is set in finish()
         self.causes: dict[str, tuple[int, str]] = {}  # ticket -> seq, cause
         self.first_seen: dict[str, int] = {}  # tickets whose first line is not "created"
@@ -571,8 +633,10 @@ class _Reader:
     # -- reporting
 
     def fail(self, line: int, name: str | None, message: str, ticket: str | None) -> None:
-        """An error: raise (stop) or record the skipped line and its ticket (skip)."""
+        """An error: raise (stop) or record the skipped line and its ticket (skip). Before
+        raising, the deferred events are replayed: one of them may hold an earlier error."""
         if self.stop:
+            self.resolve()
             raise EventsFileError(Problem(line, name, message, "stopped"), self.filename)
         self.problems.append(Problem(line, name, message, "skipped"))
         if ticket is not None:
@@ -587,22 +651,29 @@ class _Reader:
         """Read every line: ticket events on the inlined fast path, the rest via :meth:`line`.
 
         The fast path accepts a ticket event whole or not at all (then :meth:`line` decides).
-        It stores the event in place when it is a ``created`` event on the ticket's first
-        line, or another event that comes after the ticket's last one in both ``seq`` and
-        ``at``; any other valid event goes to :meth:`add_event`. Kinds, statuses, ticket kinds
-        and causes are looked up in maps that both validate them and return the module's own
-        string, so that millions of rows share a few string objects instead of holding one
-        copy each.
+        It stores the event in the columns when it is a ``created`` event on the ticket's
+        first line, or another event that comes after the ticket's last one in both ``seq``
+        and ``at``; any other valid event goes to :meth:`add_event`. Kinds, statuses, ticket
+        kinds and causes are looked up in maps that both validate them and return the
+        module's own string (or code), so that millions of events share a few objects.
         """
         loads = orjson.loads
         fromiso = datetime.fromisoformat
         specs = _FAST_SPECS
         ticket_kinds = _TICKET_KIND_OF
         causes_of = _CAUSE_OF
+        offsets_of = _OFFSET_OF
+        utc = _UTC_CODE << _OFFSET_SHIFT
         digits = _DIGITS
-        rows_of = self.rows
+        epoch = _EPOCH
+        state_of = self.state
         created = self.created
         causes = self.causes
+        priority_codes = self.priority_codes
+        priority_code = self.priority_code
+        refs = self.refs
+        created_lines = self.created_lines.append
+        add_seq, add_time, add_code = self.seqs.append, self.times.append, self.codes.append
         ticket_info = TicketInfo
         add_event = self.add_event
         slow = self.line
@@ -619,58 +690,95 @@ class _Reader:
                         seq = obj["seq"]
                         text = obj["at"]
                         at = fromiso(text)
-                        kind = spec[1]
                         status = spec[2][obj.get("status")]
                         priority = obj.get("priority")
                         cause = causes_of[obj.get("cause")]
+                        # RFC 3339: "YYYY-MM-DDTHH:MM:SS", [".digits"], "Z" or "+HH:MM"
+                        offset = utc if text[-1] == "Z" else offsets_of[text[-6:]]
                         if (
                             ticket > ""  # a non-empty string (TypeError for other types)
                             and type(seq) is int
-                            and seq > 0
-                            # RFC 3339: "YYYY-MM-DDTHH:MM:SS", [".digits"], "Z" or "+HH:MM"
+                            and 0 < seq < _SEQ_LIMIT
                             and text[4:17:3] == "--T::"
-                            and (
-                                text[-1] == "Z"
-                                or (text[-6] in "+-" and text[-3] == ":" and text[-2] in "012345")
-                            )
                             and (text[19] in "Z+-" or (text[19] == "." and text[20] in digits))
                             and (
                                 (priority is None and spec[3])
                                 or (type(priority) is str and priority)
                             )
                         ):
-                            rows = rows_of.get(ticket)
+                            p = (
+                                0
+                                if priority is None
+                                else priority_codes.get(priority) or priority_code(priority)
+                            )
+                            delta = at - epoch
+                            us = (delta.days * 86_400 + delta.seconds) * 1_000_000 + (
+                                delta.microseconds
+                            )
+                            state = state_of.get(ticket)
                             if spec[4]:  # created
                                 service = obj.get("service")
                                 ticket_kind = ticket_kinds[obj.get("ticket_kind")]
                                 if type(service) is str and service:
-                                    if rows is None:
-                                        rows_of[ticket] = [(at, seq, kind, status, priority)]
+                                    if state is None and p >= 0 and len(refs) < _TICKET_LIMIT:
+                                        base = len(refs) << _TICKET_SHIFT
+                                        state_of[ticket] = [base, seq, us, at]
+                                        refs.append(ticket)
+                                        created_lines(lineno)
+                                        add_seq(seq)
+                                        add_time(us)
+                                        add_code(base | p | offset | status | spec[5])
                                         created[ticket] = ticket_info(ticket, service, ticket_kind)
                                         if cause is not None:
                                             causes[ticket] = (seq, cause)
                                         continue
                                     ready = True
                             else:
-                                if rows is not None:
-                                    last = rows[-1]
-                                    if seq > last[1] and at >= last[0]:
-                                        rows.append((at, seq, kind, status, priority))
-                                        if cause is not None:
-                                            # The highest seq so far: its cause wins.
-                                            causes[ticket] = (seq, cause)
-                                        continue
+                                if (
+                                    state is not None
+                                    and seq > state[1]
+                                    and us >= state[2]
+                                    and p >= 0
+                                ):
+                                    state[1], state[2], state[3] = seq, us, at
+                                    add_seq(seq)
+                                    add_time(us)
+                                    add_code(state[0] | p | offset | status | spec[5])
+                                    if cause is not None:
+                                        # The highest seq so far: its cause wins.
+                                        causes[ticket] = (seq, cause)
+                                    continue
                                 service = ticket_kind = None
                                 ready = True
             except _FAST_ERRORS:
                 ready = False
             if ready:
                 add_event(
-                    lineno, ticket, seq, at, kind, status, priority, service, ticket_kind, cause
+                    lineno,
+                    ticket,
+                    seq,
+                    at,
+                    spec[1],
+                    _STATUS_NAMES[status >> _STATUS_SHIFT],
+                    priority,
+                    service,
+                    ticket_kind,
+                    cause,
                 )
             else:
                 slow(raw, lineno)
         return self.finish(lineno)
+
+    def priority_code(self, priority: str) -> int:
+        """The code of a priority in an event's code (codes from 1 in order of appearance),
+        or -1 beyond the codes the columns hold."""
+        code = self.priority_codes.get(priority)
+        if code is None:
+            number = len(self.priority_codes) + 1
+            if number >= _PRIORITY_LIMIT:
+                return -1
+            code = self.priority_codes[priority] = number << _PRIORITY_SHIFT
+        return code
 
     def line(self, raw: bytes, lineno: int) -> None:
         """Validate one line field by field; report its first fault, or add what it holds."""
@@ -722,7 +830,125 @@ class _Reader:
         ticket_kind: str | None,
         cause: str | None,
     ) -> None:
-        """Add one valid ticket event: rows in ``seq`` order, ``created`` and cause noted."""
+        """Add one valid ticket event: to the columns when it comes after its ticket's last
+        one in ``seq`` (with a warning if it is earlier in ``at``), else defer it."""
+        state = self.state.get(ticket)
+        if state is not None and (kind == "created" or seq <= state[1]):
+            state[1] = _SEQ_LIMIT  # no later event takes the fast path: all are deferred
+            self.irregular.add(ticket)
+            self.deferred.append(
+                (line, ticket, seq, at, kind, status, priority, service, ticket_kind, cause)
+            )
+            return
+        offset = at.utcoffset()
+        assert offset is not None  # the reader only accepts instants with an offset
+        us = _micros(at)
+        p = 0 if priority is None else self.priority_code(priority)
+        if state is None:
+            if kind != "created":
+                self.first_seen[ticket] = line
+            state = self.state[ticket] = [len(self.refs) << _TICKET_SHIFT, 0, us, at]
+            self.refs.append(ticket)
+            self.created_lines.append(line if kind == "created" else 0)
+        if seq >= _SEQ_LIMIT or p < 0 or state[0] >> _TICKET_SHIFT >= _TICKET_LIMIT:
+            # Beyond what the columns hold: kept as a row, replayed with the irregular ones.
+            state[1] = _SEQ_LIMIT
+            self.irregular.add(ticket)
+            self.deferred.append(
+                (line, ticket, seq, at, kind, status, priority, service, ticket_kind, cause)
+            )
+            return
+        if us < state[2]:
+            self.out_of_order(line, ticket, (at, seq, kind, status, priority), self.last(state))
+        state[1], state[2], state[3] = seq, us, at
+        self.seqs.append(seq)
+        self.times.append(us)
+        self.codes.append(
+            state[0]
+            | p
+            | (offset // _MINUTE + _UTC_CODE) << _OFFSET_SHIFT
+            | _STATUS_CODE[status] << _STATUS_SHIFT
+            | _KIND_CODE[kind]
+        )
+        if kind == "created":
+            assert service is not None
+            self.created[ticket] = TicketInfo(ticket, service, ticket_kind or "incident")
+        if cause is not None:
+            self.causes[ticket] = (seq, cause)  # the highest seq so far
+
+    def last(self, state: list[Any]) -> Row:
+        """The last event of a regular ticket (only its instant and seq are shown)."""
+        return (state[3], state[1], "", None, None)
+
+    def row(self, n: int, priorities: list[str | None]) -> Row:
+        """Row ``n`` of the columns, its instant in the offset it was written with
+        (``priorities``: :meth:`priority_names`)."""
+        code = self.codes[n]
+        minutes = (code >> _OFFSET_SHIFT & 0xFFF) - _UTC_CODE
+        priority = code >> _PRIORITY_SHIFT & _PRIORITY_MASK
+        return (
+            (_EPOCH + timedelta(microseconds=self.times[n])).astimezone(
+                timezone(timedelta(minutes=minutes))
+            ),
+            self.seqs[n],
+            KIND_NAMES[code & 7],
+            _STATUS_NAMES[code >> _STATUS_SHIFT & 15],
+            priorities[priority] if priority else None,
+        )
+
+    def extend_priorities(self, names: Iterable[str | None]) -> dict[str, int]:
+        """Codes for every priority of ``names`` (shifted, as in the columns), beyond the
+        columns' limit if need be (the replayed rows are not packed with a ticket)."""
+        for name in names:
+            if name is not None and name not in self.priority_codes:
+                number = len(self.priority_codes) + 1
+                self.priority_codes[name] = number << _PRIORITY_SHIFT
+        return self.priority_codes
+
+    def priority_names(self) -> list[str | None]:
+        names: list[str | None] = [None] * (len(self.priority_codes) + 1)
+        for name, code in self.priority_codes.items():
+            names[code >> _PRIORITY_SHIFT] = name
+        return names
+
+    def resolve(self) -> None:
+        """Replay the deferred events of the irregular tickets, in line order, on row lists
+        that start with each ticket's events in the columns (which are then left out)."""
+        deferred, self.deferred = self.deferred, []
+        if not deferred:
+            return
+        pending = {
+            self.state[ticket][0] >> _TICKET_SHIFT: ticket
+            for ticket in self.irregular
+            if ticket not in self.rows
+        }
+        if pending:
+            tickets = self.ticket_column()
+            wanted = np.zeros(len(self.refs), dtype=bool)
+            wanted[list(pending)] = True
+            names = self.priority_names()
+            for n in np.flatnonzero(wanted[tickets]).tolist():
+                self.rows.setdefault(pending[int(tickets[n])], []).append(self.row(n, names))
+            for ticket in pending.values():
+                self.rows.setdefault(ticket, [])
+        for values in sorted(deferred, key=itemgetter(0)):
+            self.insert_event(*values)
+
+    def insert_event(
+        self,
+        line: int,
+        ticket: str,
+        seq: int,
+        at: datetime,
+        kind: str,
+        status: str | None,
+        priority: str | None,
+        service: str | None,
+        ticket_kind: str | None,
+        cause: str | None,
+    ) -> None:
+        """Add one event of an irregular ticket: rows in ``seq`` order, ``created`` and cause
+        noted, a second ``created`` event or a ``seq`` given twice refused."""
         if kind == "created" and ticket in self.created:
             first = next(row for row in self.rows[ticket] if row[2] == "created")
             message = (
@@ -732,9 +958,9 @@ class _Reader:
             self.fail(line, "kind", message, ticket)
             return
         row: Row = (at, seq, kind, status, priority)
-        rows = self.rows.get(ticket)
-        if rows is None:
-            self.rows[ticket] = [row]
+        rows = self.rows[ticket]
+        if not rows:
+            rows.append(row)
             if kind != "created":
                 self.first_seen[ticket] = line
         elif seq > rows[-1][1]:
@@ -759,6 +985,7 @@ class _Reader:
         if kind == "created":
             assert service is not None
             self.created[ticket] = TicketInfo(ticket, service, ticket_kind or "incident")
+            self.created_lines[self.state[ticket][0] >> _TICKET_SHIFT] = line
         if cause is not None:
             prior = self.causes.get(ticket)
             if prior is None or seq > prior[0]:
@@ -797,17 +1024,29 @@ class _Reader:
 
     # -- whole-file checks
 
+    def ticket_column(self) -> npt.NDArray[np.int64]:
+        """The ticket index of each row of the columns."""
+        return np.frombuffer(self.codes, dtype=np.int64) >> _TICKET_SHIFT
+
     def drop(self, ticket: str) -> None:
         """Remove a ticket and everything noted about it."""
-        self.rows.pop(ticket, None)
+        self.dropped.add(ticket)
         self.created.pop(ticket, None)
         self.causes.pop(ticket, None)
         self.first_seen.pop(ticket, None)
 
+    def count(self, ticket: str) -> int:
+        """The events kept of a ticket."""
+        if ticket in self.rows:
+            return len(self.rows[ticket])
+        index = self.state[ticket][0] >> _TICKET_SHIFT
+        return int(np.count_nonzero(self.ticket_column() == index))
+
     def finish(self, lines: int) -> EventsData:
         """The checks that need the whole file, then the result."""
+        self.resolve()
         for ticket, bad_lines in self.bad.items():
-            if ticket not in self.rows:
+            if ticket not in self.state or ticket in self.dropped:
                 continue  # nothing of it was kept
             self.drop(ticket)
             listed = ", ".join(map(str, bad_lines))
@@ -821,7 +1060,7 @@ class _Reader:
             (line, ticket) for ticket, line in self.first_seen.items() if ticket not in self.created
         )
         for line, ticket in unknown:
-            count = len(self.rows[ticket])
+            count = self.count(ticket)
             message = (
                 f"ticket {_show(ticket)} has no created event, so its service is unknown "
                 f"({count} event{'s' if count > 1 else ''} in the file)"
@@ -834,10 +1073,18 @@ class _Reader:
         for ticket, (_seq, cause) in self.causes.items():
             info = tickets[ticket]
             tickets[ticket] = TicketInfo(info.id, info.service, info.kind, cause)
+        if self.rows:  # created events replayed late: back to the order of their lines
+            lines_of = self.created_lines
+            tickets = dict(
+                sorted(
+                    tickets.items(),
+                    key=lambda item: lines_of[self.state[item[0]][0] >> _TICKET_SHIFT],
+                )
+            )
         records = self.records
         return EventsData(
             tickets=tickets,
-            ticket_rows=self.rows,
+            logs=self.logs(tickets),
             other=OtherData(
                 outages=tuple(records["outage"]),
                 maintenances=tuple(records["maintenance"]),
@@ -849,6 +1096,81 @@ class _Reader:
             ),
             problems=self.problems,
             lines=lines,
+        )
+
+    def logs(self, tickets: dict[str, TicketInfo]) -> TicketLogs:
+        """The columns of the kept tickets (``tickets``, in that order): the regular tickets'
+        rows of the columns, the irregular ones' row lists."""
+        refs = tuple(tickets)
+        position = np.full(len(self.refs), -1, dtype=np.int64)
+        regular = [
+            (self.state[ref][0] >> _TICKET_SHIFT, n)
+            for n, ref in enumerate(refs)
+            if ref not in self.rows
+        ]
+        if regular:
+            old, new = zip(*regular, strict=True)
+            position[list(old)] = new
+        self.state.clear()
+        owner = position[self.ticket_column()]
+        kept = np.flatnonzero(owner >= 0)
+        codes = np.frombuffer(self.codes, dtype=np.int64)[kept]
+        ticket = owner[kept]
+        del owner
+        times = np.frombuffer(self.times, dtype=np.int64)[kept]
+        seqs: npt.NDArray[Any] = np.frombuffer(self.seqs, dtype=np.int64)[kept]
+        del kept
+        kinds = (codes & 7).astype(np.int8)
+        statuses = (codes >> _STATUS_SHIFT & 15).astype(np.int16)
+        priorities = (codes >> _PRIORITY_SHIFT & _PRIORITY_MASK).astype(np.int64)
+        del codes
+        extra = [
+            (n, row) for n, ref in enumerate(refs) if ref in self.rows for row in self.rows[ref]
+        ]
+        if extra:
+            codes_of = self.extend_priorities(row[4] for _n, row in extra)
+            ticket = np.concatenate([ticket, np.array([n for n, _row in extra], dtype=np.int64)])
+            times = np.concatenate(
+                [times, np.array([_micros(row[0]) for _n, row in extra], dtype=np.int64)]
+            )
+            kinds = np.concatenate(
+                [kinds, np.array([_KIND_CODE[row[2]] for _n, row in extra], dtype=np.int8)]
+            )
+            statuses = np.concatenate(
+                [statuses, np.array([_STATUS_CODE[row[3]] for _n, row in extra], dtype=np.int16)]
+            )
+            priorities = np.concatenate(
+                [
+                    priorities,
+                    np.array(
+                        [
+                            0 if row[4] is None else codes_of[row[4]] >> _PRIORITY_SHIFT
+                            for _n, row in extra
+                        ],
+                        dtype=np.int64,
+                    ),
+                ]
+            )
+            more = [row[1] for _n, row in extra]
+            if max(more) < _SEQ_LIMIT:
+                seqs = np.concatenate([seqs, np.array(more, dtype=np.int64)])
+            else:  # only their order matters: ranks
+                values = [*seqs.tolist(), *more]
+                rank = {value: n for n, value in enumerate(sorted(set(values)))}
+                seqs = np.array([rank[value] for value in values], dtype=np.int64)
+        names = self.priority_names()
+        vocabulary_ = vocabulary(names)
+        remap = np.array([vocabulary_.index(name) for name in names], dtype=np.int32)
+        return TicketLogs.from_columns(
+            refs,
+            ticket=ticket,
+            at=times,
+            seq=seqs,
+            kind=kinds,
+            status=statuses,
+            priority=remap[priorities],
+            status_names=_STATUS_NAMES,
+            priority_names=vocabulary_,
         )
 
     def check_outages(self) -> None:

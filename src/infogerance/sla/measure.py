@@ -54,6 +54,9 @@ from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import numpy as np
+import numpy.typing as npt
+
 from infogerance.calendars import Calendar
 from infogerance.contracts.calendars import calendar_for
 from infogerance.contracts.format import (
@@ -84,7 +87,9 @@ _MILLION = Decimal(1_000_000)
 _DAY_US = 86_400_000_000
 _WAITING = frozenset({"waiting_client", "access_refused", "third_party"})
 _RESOLVED_RANK = clocks.MILESTONES.index("resolved") + 1
-_NO_EVENTS = clocks.TicketLog.from_rows(())
+_ZERO = Decimal(0)
+_BREACHED = clocks.CLOCK_STATES.index("breached")
+_MET = clocks.CLOCK_STATES.index("met")
 
 
 class PeriodError(ValueError):
@@ -110,7 +115,7 @@ def _micros(at: datetime) -> int:
 
 
 def _seconds(us: int) -> Decimal:
-    return Decimal(us) / _MILLION
+    return Decimal(us) / _MILLION if us else _ZERO
 
 
 @dataclass
@@ -124,10 +129,31 @@ class Measurement:
     no_data: list[str] = field(default_factory=list)
 
 
+_I64 = npt.NDArray[np.int64]
+
+
 @dataclass
 class _Acc:
-    items: list[tuple[int, str, Item]] = field(default_factory=list)
-    excluded: list[tuple[int, str, Exclusion]] = field(default_factory=list)
+    """A level's items and exclusions, in chunks: the instant and the ticket (an index into
+    the logs) of each, for the order (instant, ref), and the objects."""
+
+    items: list[tuple[_I64, _I64, list[Item]]] = field(default_factory=list)
+    excluded: list[tuple[_I64, _I64, list[Exclusion]]] = field(default_factory=list)
+
+    @staticmethod
+    def _ordered(chunks: list[tuple[_I64, _I64, list[Any]]], rank: _I64) -> list[Any]:
+        if not chunks:
+            return []
+        at = np.concatenate([chunk[0] for chunk in chunks])
+        tickets = np.concatenate([chunk[1] for chunk in chunks])
+        objects = [obj for chunk in chunks for obj in chunk[2]]
+        return [objects[i] for i in np.lexsort((rank[tickets], at)).tolist()]
+
+    def ordered_items(self, rank: _I64) -> list[Item]:
+        return self._ordered(self.items, rank)
+
+    def ordered_excluded(self, rank: _I64) -> list[Exclusion]:
+        return self._ordered(self.excluded, rank)
 
 
 def measure(
@@ -135,7 +161,7 @@ def measure(
     period: str,
     *,
     tickets: Mapping[str, TicketInfo],
-    logs: Mapping[str, clocks.TicketLog],
+    logs: clocks.TicketLogs,
     other: metrics.OtherData,
     now: datetime | None = None,
 ) -> Measurement:
@@ -206,81 +232,50 @@ def _measure_tickets(
     bounds: Mapping[str, tuple[datetime, datetime]],
     now: datetime,
     tickets: Mapping[str, TicketInfo],
-    logs: Mapping[str, clocks.TicketLog],
+    logs: clocks.TicketLogs,
     calendars: dict[str, Calendar],
 ) -> dict[str, LevelResult]:
+    """The ticket levels, over the columns of ``logs``: each service's tickets at once, per
+    clock group (:func:`~infogerance.helpdesk.clocks.clock_figures`); Python objects only for
+    the items and exclusions that the results list."""
     if not levels:
         return {}
     accumulators = {level.id: _Acc() for level in levels}
     fcr_levels = [level for level in levels if level.metric == Metric.FIRST_CONTACT_RESOLUTION]
-    excluded_causes = {level.id: {str(c) for c in level.exclusions.causes} for level in levels}
-    groups_of: dict[str, list[tuple[ClockGroup, int, int, int, int]]] = {}
-
-    def groups_for(service: str) -> list[tuple[ClockGroup, int, int, int, int]]:
-        found = groups_of.get(service)
-        if found is None:
-            found = []
-            for group in clock_groups(document, service, calendars):
-                due = [level for level in group.levels if level.id in accumulators]
-                if not due:
-                    continue  # none of its levels is measured this month
-                start, end = bounds[due[0].id]
-                as_of = _micros(min(end.astimezone(UTC), now))
-                stop = clocks.MILESTONES.index(group.spec.stop) + 1
-                found.append((group, _micros(start), _micros(end), as_of, stop))
-            groups_of[service] = found
-        return found
-
-    for ref, info in tickets.items():
-        log = logs.get(ref, _NO_EVENTS)
-        if not log.times:
-            continue
-        first, last = log.times[0], log.times[-1]
-        priorities = set(log.priorities)
-        for group, start, end, as_of, stop in groups_for(info.service):
-            if first >= end or (last < start and log.levels[-1] >= stop):
-                continue  # opened after the period, or stopped for good before it
-            if priorities.isdisjoint(group.spec.targets):
-                continue  # never a priority this clock has a target for: not applicable
-            figures = clocks.clock_figures(group.spec, log, as_of)
-            level = group.by_priority.get(figures.priority) if figures.priority else None
-            if level is None or figures.target is None or level.id not in accumulators:
-                continue
-            acc = accumulators[level.id]
-            stopped = figures.stopped
-            if stopped is None:
-                if figures.state == "breached":
-                    acc.excluded.append((end, ref, Exclusion(ref, "open:late")))
-                continue
-            if not start <= stopped < end:
-                continue
-            if info.cause and info.cause in excluded_causes[level.id]:
-                acc.excluded.append((stopped, ref, Exclusion(ref, f"cause:{info.cause}")))
-                continue
-            days = 0
-            if figures.breached is not None:
-                late = stopped - figures.breached
-                days = -(-late // _DAY_US) if late > 0 else 0
-            item = Item(
-                ref,
-                _seconds(figures.elapsed),
-                figures.state == "met",
-                _seconds(max(0, figures.elapsed - figures.target)),
-                "",
-                days,
+    refs = logs.refs
+    by_service: dict[str, list[int]] = {}
+    causes: list[str | None] = [None] * len(refs)
+    for i, ref in enumerate(refs):
+        info = tickets.get(ref)
+        if info is not None:
+            by_service.setdefault(info.service, []).append(i)
+            causes[i] = info.cause
+    # Items are listed by (instant, ref): the rank of each ref in string order.
+    rank = np.empty(len(refs), dtype=np.int64)
+    rank[sorted(range(len(refs)), key=refs.__getitem__)] = np.arange(len(refs))
+    for service, members in by_service.items():
+        selected = np.array(members, dtype=np.int64)
+        service_logs = logs.select(selected)
+        for group in clock_groups(document, service, calendars):
+            due = [level for level in group.levels if level.id in accumulators]
+            if not due:
+                continue  # none of its levels is measured this month
+            start, end = (_micros(b) for b in bounds[due[0].id])
+            as_of = min(end, _micros(now))
+            _measure_clock(
+                group, service_logs, selected, (start, end, as_of), refs, causes, accumulators
             )
-            acc.items.append((stopped, ref, item))
         for level in fcr_levels:
-            if info.service in level.services:
-                _first_contact(level, bounds[level.id], now, ref, log, accumulators[level.id])
+            if service in level.services:
+                accumulators[level.id].items.append(
+                    _first_contact(bounds[level.id], now, service_logs, selected, refs)
+                )
 
     results: dict[str, LevelResult] = {}
     for level in levels:
         acc = accumulators[level.id]
-        acc.items.sort(key=lambda row: (row[0], row[1]))
-        acc.excluded.sort(key=lambda row: (row[0], row[1]))
-        items = [row[2] for row in acc.items]
-        excluded = [row[2] for row in acc.excluded]
+        items = acc.ordered_items(rank)
+        excluded = acc.ordered_excluded(rank)
         if level.metric == Metric.FIRST_CONTACT_RESOLUTION:
             results[level.id] = metrics.rate_result(
                 level, items, level.target.value, excluded=excluded
@@ -295,45 +290,146 @@ def _measure_tickets(
     return results
 
 
+def _measure_clock(
+    group: ClockGroup,
+    logs: clocks.TicketLogs,
+    tickets: _I64,
+    period: tuple[int, int, int],
+    refs: tuple[str, ...],
+    causes: list[str | None],
+    accumulators: dict[str, _Acc],
+) -> None:
+    """One clock of one service's tickets (``tickets``: their indices in the whole logs;
+    ``period``: start, end and as-of instant)."""
+    start, end, as_of = period
+    figures = clocks.clock_figures(group.spec, logs, as_of)
+    levels = [group.by_priority.get(name or "") for name in logs.priority_names]
+    level_of = np.array(
+        [
+            n if level is not None and level.id in accumulators else -1
+            for n, level in enumerate(levels)
+        ],
+        dtype=np.int64,
+    )[figures.priority]
+    level_of[~figures.targeted] = -1
+    # Left out whatever the clock says as of the period's end: tickets opened after the
+    # period, and tickets whose last event is before it and left them at the clock's stop
+    # (which reads all of their events, also those after an earlier as-of instant).
+    opened, closed = logs.offsets[:-1], logs.offsets[1:] - 1
+    if logs.times.size:
+        top = logs.times.size - 1
+        first = logs.times[np.minimum(opened, top)]
+        last = logs.times[np.clip(closed, 0, top)]
+        stop = clocks.MILESTONES.index(group.spec.stop) + 1
+        settled = logs.levels[np.clip(closed, 0, top)] >= stop
+        level_of[(closed < opened) | (first >= end) | ((last < start) & settled)] = -1
+    breached = figures.state == _BREACHED
+    stopped = figures.stopped
+    for code, level in enumerate(levels):
+        if level is None or level.id not in accumulators:
+            continue
+        acc = accumulators[level.id]
+        mine = level_of == code
+        late = np.flatnonzero(mine & ~figures.is_stopped & breached)
+        if late.size:
+            acc.excluded.append(
+                (
+                    np.full(late.size, end, dtype=np.int64),
+                    tickets[late],
+                    [Exclusion(refs[t], "open:late") for t in tickets[late].tolist()],
+                )
+            )
+        measured = np.flatnonzero(mine & figures.is_stopped & (stopped >= start) & (stopped < end))
+        excluded_causes = {str(c) for c in level.exclusions.causes}
+        if excluded_causes and measured.size:
+            out = np.array(
+                [causes[t] in excluded_causes for t in tickets[measured].tolist()], dtype=bool
+            )
+            gone = measured[out]
+            acc.excluded.append(
+                (
+                    stopped[gone],
+                    tickets[gone],
+                    [Exclusion(refs[t], f"cause:{causes[t]}") for t in tickets[gone].tolist()],
+                )
+            )
+            measured = measured[~out]
+        if not measured.size:
+            continue
+        elapsed = figures.elapsed[measured]
+        overrun = np.maximum(0, elapsed - figures.target[measured])
+        late_us = stopped[measured] - figures.breached[measured]
+        days = np.where(figures.is_breached[measured] & (late_us > 0), -(-late_us // _DAY_US), 0)
+        met = figures.state[measured] == _MET
+        new_item, seconds = tuple.__new__, _seconds
+        acc.items.append(
+            (
+                stopped[measured],
+                tickets[measured],
+                [
+                    # Item(...) without its Python-level __new__: millions of them.
+                    new_item(Item, (refs[t], seconds(e), m, seconds(o), "", d))
+                    for t, e, m, o, d in zip(
+                        tickets[measured].tolist(),
+                        elapsed.tolist(),
+                        met.tolist(),
+                        overrun.tolist(),
+                        days.tolist(),
+                        strict=True,
+                    )
+                ],
+            )
+        )
+
+
 def _first_contact(
-    level: ServiceLevel,
     bounds: tuple[datetime, datetime],
     now: datetime,
-    ref: str,
-    log: clocks.TicketLog,
-    acc: _Acc,
-) -> None:
+    logs: clocks.TicketLogs,
+    tickets: _I64,
+    refs: tuple[str, ...],
+) -> tuple[_I64, _I64, list[Item]]:
+    """First-contact resolution of one service's tickets, over the columns of their logs:
+    the instants, tickets and items of those resolved in the period."""
     start, end = _micros(bounds[0]), min(_micros(bounds[1]), _micros(now))
-    upto = 0
-    while upto < len(log.times) and log.times[upto] < end:
-        upto += 1
-    if not upto or log.levels[upto - 1] < _RESOLVED_RANK:
-        return
+    offsets, n = logs.offsets, len(logs)
+    counts = offsets[1:] - offsets[:-1]
+    m = int(offsets[-1])
+    rows = np.arange(m, dtype=np.int64)
+    ticket = np.repeat(np.arange(n, dtype=np.int64), counts)
+    upto = logs.times < end
+    count = clocks.per_ticket(np.add, upto.astype(np.int64), offsets, 0)
+    last = offsets[:-1] + count - 1
+    resolved_level = logs.levels >= _RESOLVED_RANK
+    candidates = (count > 0) & resolved_level[np.maximum(last, 0)]
     # The event that resolved it for the last time, as of the end of the period.
-    resolved = upto - 1
-    while resolved > 0 and log.levels[resolved - 1] >= _RESOLVED_RANK:
-        resolved -= 1
-    at = log.times[resolved]
-    if not start <= at < end:
-        return
-    kinds = log.kinds[:upto]
-    assignments = sum(log.assigns[:upto])
-    waited = any(status in _WAITING for status in log.statuses[:upto])
-    reopened = "reopened" in kinds or any(
-        a >= _RESOLVED_RANK > b
-        for a, b in zip(log.levels[: upto - 1], log.levels[1:upto], strict=True)
-    )
-    met = assignments <= 1 and not waited and not reopened
+    below = clocks.per_ticket(np.maximum, np.where(upto & ~resolved_level, rows, -1), offsets, -1)
+    resolved = np.maximum(below + 1, offsets[:-1])
+    at = logs.times[np.minimum(resolved, max(m - 1, 0))] if m else np.zeros(n, np.int64)
+    chosen = candidates & (at >= start) & (at < end)
+    assignments = clocks.per_ticket(np.add, (logs.assigns & upto).astype(np.int64), offsets, 0)
+    waiting = np.array([name in _WAITING for name in logs.status_names], dtype=bool)
+    waited = clocks.per_ticket(np.maximum, waiting[logs.statuses] & upto, offsets, False)
+    fell = np.zeros(m, dtype=bool)
+    fell[1:] = resolved_level[:-1] & ~resolved_level[1:] & (ticket[1:] == ticket[:-1])
+    reopen = (logs.kinds == clocks.KIND_NAMES.index("reopened")) | fell
+    reopened = clocks.per_ticket(np.maximum, reopen & upto, offsets, False)
+    picked = np.flatnonzero(chosen)
+    reassigned = assignments[picked] > 1
     notes = [
-        note
-        for note, flag in (
-            ("reassigned", assignments > 1),
-            ("waited", waited),
-            ("reopened", reopened),
+        ", ".join(
+            note for note, flag in (("reassigned", r), ("waited", w), ("reopened", o)) if flag
         )
-        if flag
+        for r, w, o in zip(
+            reassigned.tolist(), waited[picked].tolist(), reopened[picked].tolist(), strict=True
+        )
     ]
-    acc.items.append((at, ref, Item(ref, None, met, Decimal(0), ", ".join(notes))))
+    met = ~reassigned & ~waited[picked] & ~reopened[picked]
+    items = [
+        Item(refs[t], None, ok, _ZERO, note)
+        for t, ok, note in zip(tickets[picked].tolist(), met.tolist(), notes, strict=True)
+    ]
+    return at[picked], tickets[picked], items
 
 
 # --------------------------------------------------------------------------------------------
@@ -341,11 +437,15 @@ def _first_contact(
 
 
 def _number(value: Decimal | None) -> str | None:
-    return None if value is None else format(value, "f")
+    if value is None:
+        return None
+    text = str(value)  # the same as format(value, "f") without an exponent, and 3x faster
+    return format(value, "f") if "E" in text else text
 
 
 def result_to_json(result: LevelResult) -> dict[str, Any]:
     """A stable JSON-ready rendering (numbers as decimal strings, to keep them exact)."""
+    number = _number  # and the shared zero of most items' overrun, without a call
     return {
         "level": result.level_id,
         "name": result.name,
@@ -366,14 +466,14 @@ def result_to_json(result: LevelResult) -> dict[str, Any]:
         },
         "items": [
             {
-                "ref": item.ref,
-                "value": _number(item.value),
-                "met": item.met,
-                "overrun_seconds": _number(item.overrun),
-                "days_late": item.days_late,
-                "note": item.note,
+                "ref": ref,
+                "value": number(value),
+                "met": met,
+                "overrun_seconds": "0" if overrun is _ZERO else number(overrun),
+                "days_late": days_late,
+                "note": note,
             }
-            for item in result.items
+            for ref, value, met, overrun, note, days_late in result.items
         ],
         "excluded": [{"ref": e.ref, "reason": e.reason} for e in result.excluded],
     }

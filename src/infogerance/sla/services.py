@@ -30,6 +30,7 @@ from infogerance.core.actors import actor_label
 from infogerance.core.db import value_rows
 from infogerance.core.services import service
 from infogerance.core.snapshots import changed, snapshot
+from infogerance.helpdesk.clocks import TicketLogs
 from infogerance.helpdesk.models import SatisfactionAnswer, Ticket, TicketEvent
 from infogerance.helpdesk.sla import CLOCK_KINDS
 from infogerance.sla.evaluate import evaluate, evaluation_to_json
@@ -261,28 +262,30 @@ def gather(contract: Contract, period: str) -> tuple[EventsData, dict[str, Any],
     digest = hashlib.sha256()
     data = EventsData()
     ids: dict[int, str] = {}
+    ticket_rows: dict[str, list[tuple[dt.datetime, int, str, str | None, str | None]]] = {}
     for pk, number, service_code, kind, cause in value_rows(
         tickets_qs.order_by("pk").values_list("pk", "number", "service_code", "kind", "cause")
     ):
         ref = str(number)
         ids[pk] = ref
         data.tickets[ref] = TicketInfo(ref, service_code, kind, cause)
-        data.ticket_rows[ref] = []
+        ticket_rows[ref] = []
     for ticket_id, at, seq, kind, status, priority in value_rows(
         TicketEvent.objects.filter(ticket__in=tickets_qs, kind__in=CLOCK_KINDS, at__lt=high)
         .order_by("ticket_id", "seq")
         .values_list("ticket_id", "at", "seq", "kind", "status", "priority")
     ):
-        data.ticket_rows[ids[ticket_id]].append((at, seq, kind, status or None, priority or None))
-    for ref in sorted(data.ticket_rows):
+        ticket_rows[ids[ticket_id]].append((at, seq, kind, status or None, priority or None))
+    for ref in sorted(ticket_rows):
         info = data.tickets[ref]
         digest.update(
             _line_text(
                 {"ticket": ref, "service": info.service, "kind": info.kind, "cause": info.cause}
             )
         )
-        for at, seq, kind, status, priority in data.ticket_rows[ref]:
+        for at, seq, kind, status, priority in ticket_rows[ref]:
             digest.update(_line_text([at.isoformat(), seq, kind, status, priority]))
+    data.logs = TicketLogs.from_rows(ticket_rows)
     answers = [
         Satisfaction(str(number), service_code, answered_at, score)
         for number, service_code, answered_at, score in value_rows(
@@ -306,7 +309,7 @@ def gather(contract: Contract, period: str) -> tuple[EventsData, dict[str, Any],
     data.other = dataclasses.replace(records.other, satisfaction=tuple(answers))
     counts = {
         "tickets": len(data.tickets),
-        "ticket_events": sum(len(rows) for rows in data.ticket_rows.values()),
+        "ticket_events": sum(len(rows) for rows in ticket_rows.values()),
         "satisfaction_answers": len(answers),
         "records": len(rows),
     }
