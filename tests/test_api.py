@@ -290,3 +290,33 @@ def test_values_are_never_coerced(world: Any, api_token: Any) -> None:
     assert ok.status_code == 200
     assert ok.json()["require_2fa"] is True
     assert ok.json()["name"] == world.victim.name
+
+
+def test_schema_names_are_unique_across_apps() -> None:
+    """The OpenAPI components are keyed by class name: two apps' schemas of one name would
+    silently describe one operation with the other's (a token list documented as enrolment
+    tokens, say)."""
+    import importlib
+    import inspect
+    import pkgutil
+
+    from ninja import Schema
+
+    import infogerance
+
+    owners: dict[str, set[str]] = {}
+    for module_info in pkgutil.iter_modules(infogerance.__path__):
+        if not module_info.ispkg:
+            continue
+        try:
+            module = importlib.import_module(f"infogerance.{module_info.name}.api")
+        except ModuleNotFoundError:
+            continue
+        for name, value in vars(module).items():
+            if (
+                inspect.isclass(value)
+                and issubclass(value, Schema)
+                and value.__module__ == module.__name__
+            ):
+                owners.setdefault(name, set()).add(module.__name__)
+    assert {name: mods for name, mods in owners.items() if len(mods) > 1} == {}

@@ -177,7 +177,7 @@ class AgentOut(Schema):
     revoked_at: dt.datetime | None
 
 
-class TokenOut(Schema):
+class EnrollmentTokenOut(Schema):
     id: int
     organization_id: int
     label: str
@@ -190,11 +190,11 @@ class TokenOut(Schema):
     created_at: dt.datetime
 
 
-class TokenCreated(TokenOut):
+class EnrollmentTokenCreated(EnrollmentTokenOut):
     secret: str = Field(description="Shown once: give it to `infogerance agent enroll --token`")
 
 
-class TokenIn(StrictSchema):
+class EnrollmentTokenIn(StrictSchema):
     organization_id: Id
     label: str = Field(min_length=1, max_length=200)
     days: int = Field(7, ge=1, le=services.MAX_TOKEN_DAYS)
@@ -420,7 +420,7 @@ def revoke_agent(request: HttpRequest, agent_id: Id) -> Any:
 
 @router.get(
     "/enrollment-tokens",
-    response=with_errors({200: Page[TokenOut]}),
+    response=with_errors({200: Page[EnrollmentTokenOut]}),
     summary="Enrolment tokens (their secrets are never shown again)",
 )
 def list_tokens(request: HttpRequest, cursor: str | None = None, limit: Limit = 50) -> Any:
@@ -430,10 +430,10 @@ def list_tokens(request: HttpRequest, cursor: str | None = None, limit: Limit = 
 
 @router.post(
     "/enrollment-tokens",
-    response=with_errors({201: TokenCreated}),
+    response=with_errors({201: EnrollmentTokenCreated}),
     summary="Create an enrolment token for a client",
 )
-def create_token(request: HttpRequest, payload: TokenIn) -> Any:
+def create_token(request: HttpRequest, payload: EnrollmentTokenIn) -> Any:
     client = _organization(request, payload.organization_id, Perm.MANAGE_AGENTS)
     token, secret = services.create_enrollment_token(
         actor=actor_of(request),
@@ -447,7 +447,7 @@ def create_token(request: HttpRequest, payload: TokenIn) -> Any:
 
 @router.post(
     "/enrollment-tokens/{enrollment_token_id}/revoke",
-    response=with_errors({200: TokenOut}),
+    response=with_errors({200: EnrollmentTokenOut}),
     summary="Revoke an enrolment token",
 )
 def revoke_token(request: HttpRequest, enrollment_token_id: Id) -> Any:
