@@ -196,3 +196,34 @@ def test_agent_health_and_tokens(world: Any) -> None:
     assert admin.get("/agents").json()["items"][0]["health"] == "offline"
     revoked = admin.send("post", f"/agents/{agent.pk}/revoke", {})
     assert revoked.status_code == 200 and revoked.json()["health"] == "revoked"
+
+
+def test_licence_usage_for_many_licences_in_one_query(
+    world: Any, django_assert_num_queries: Any
+) -> None:
+    """Each licence counts its own client's machines only, whatever the others hold."""
+    for org, host, names in (
+        (world.victim, "a-1", ["Office", "Acrobat"]),
+        (world.victim, "a-2", ["office"]),
+        (world.neighbour, "b-1", ["Office"]),
+    ):
+        data = factory.inventory(host, software=0)
+        data["software"] = [{"name": n, "version": "1", "source": "dpkg"} for n in names]
+        deliver(enrolled(world, org=org, hostname=host), factory.report("inventory", 1, data))
+    admin = world.user("p_admin")
+    office_a = services.save_licence(
+        actor=admin, client=world.victim, product="Office A", software_name="OFFICE", owned=1
+    )
+    acrobat_a = services.save_licence(
+        actor=admin, client=world.victim, product="Acrobat", software_name="acrobat", owned=5
+    )
+    office_b = services.save_licence(
+        actor=admin, client=world.neighbour, product="Office B", software_name="Office", owned=1
+    )
+    none_b = services.save_licence(
+        actor=admin, client=world.neighbour, product="Visio", software_name="visio", owned=2
+    )
+    with django_assert_num_queries(1):
+        usage = services.licence_usage([office_a, acrobat_a, office_b, none_b])
+    # Office: a-1 and a-2 for the victim (2), b-1 for the neighbour (1); Acrobat: a-1 only.
+    assert usage == {office_a.pk: 2, acrobat_a.pk: 1, office_b.pk: 1, none_b.pk: 0}
