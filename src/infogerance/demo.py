@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime
+import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -80,9 +82,9 @@ def load() -> bool:
         )
     load_contracts(orgs, actor)
     load_tickets(orgs)
-    load_last_month(orgs, actor)
     load_inventory(orgs, actor)
     load_backups(orgs, actor)
+    load_last_month(orgs, actor)
     return True
 
 
@@ -157,9 +159,9 @@ DEMO_HISTORY = [
 
 
 def load_last_month(orgs: dict[str, Organization], actor: SystemActor) -> str | None:
-    """Last month on the first example contract: tickets, outages and backup runs, and its
-    monthly report computed (a draft), so that the service-level pages have something to
-    show."""
+    """Last month on the first example contract: tickets and outages, and its monthly report
+    computed, reviewed and frozen (the backup runs and drills are the platform's own, loaded
+    before), so that the service-level pages have something to show."""
     import datetime as dt
     import json
 
@@ -215,21 +217,6 @@ def load_last_month(orgs: dict[str, Organization], actor: SystemActor) -> str | 
         }
         for n, (day, minutes) in enumerate([(3, 40), (24, 55)], start=1)
     ]
-    for day in range(1, last.day + 1):
-        for scope_name in ("erp-db", "fichiers"):
-            failed = (day, scope_name) in {(9, "erp-db"), (21, "fichiers")}
-            lines.append(
-                {
-                    "type": "backup_run",
-                    "id": f"SAV-{last:%Y%m}{day:02d}-{scope_name}",
-                    "service": "SAUV",
-                    "scope": scope_name,
-                    "scheduled_at": dt.datetime(
-                        last.year, last.month, day, 1, tzinfo=tz
-                    ).isoformat(),
-                    "status": "failed" if failed else "success",
-                }
-            )
     record_operations(
         actor=actor, contract=contract, text="".join(json.dumps(line) + "\n" for line in lines)
     )
@@ -364,10 +351,9 @@ def load_inventory(orgs: dict[str, Organization], actor: SystemActor) -> int:
 
 
 def load_backups(orgs: dict[str, Organization], actor: SystemActor) -> int:
-    """The first client's repository: a fortnight of nightly runs of two scopes (one failed)
-    and a restore drill."""
+    """The first client's repository: nightly runs of two scopes since the first day of last
+    month (three failed), and a restore drill in each month."""
     import datetime as dt
-    import hashlib
     import uuid
 
     from django.utils import timezone
@@ -386,16 +372,21 @@ def load_backups(orgs: dict[str, Organization], actor: SystemActor) -> int:
     )
     assets = {a.name: a for a in Asset.objects.filter(organization=client)}
     today = timezone.localdate()
+    first = (today.replace(day=1) - dt.timedelta(days=1)).replace(day=1)
+    failures = {
+        (first.replace(day=9), "erp-db"),
+        (first.replace(day=21), "fichiers"),
+        (today - dt.timedelta(days=6), "fichiers"),
+    }
     count = 0
-    for days_ago in range(14, 0, -1):
-        day = today - dt.timedelta(days=days_ago)
+    day = first
+    while day < today:
         for scope_name, host, size in (
             ("erp-db", "srv-erp-01", 12),
             ("fichiers", "srv-fichiers", 40),
         ):
             start = timezone.make_aware(dt.datetime(day.year, day.month, day.day, 1, 0))
-            failed = (days_ago, scope_name) == (6, "fichiers")
-            snapshot = hashlib.sha256(f"{scope_name}{day}".encode()).hexdigest()
+            failed = (day, scope_name) in failures
             backups.record_run(
                 actor=actor,
                 repository=repository,
@@ -406,7 +397,8 @@ def load_backups(orgs: dict[str, Organization], actor: SystemActor) -> int:
                 started_at=start,
                 finished_at=start + dt.timedelta(minutes=size // 2 + 3),
                 status="failed" if failed else "success",
-                snapshot_id="" if failed else snapshot,
+                snapshot_id="" if failed else _demo_snapshot(scope_name, day),
+                snapshot_time=None if failed else start + dt.timedelta(minutes=2),
                 files=0 if failed else 1500 * size,
                 bytes_read=0 if failed else size * 2**30,
                 bytes_added=0 if failed else size * 2**25,
@@ -415,25 +407,31 @@ def load_backups(orgs: dict[str, Organization], actor: SystemActor) -> int:
                 error="No space left on device (/srv/sauvegardes)" if failed else "",
             )
             count += 1
-    drill_day = today - dt.timedelta(days=3)
-    snapshot_time = timezone.make_aware(
-        dt.datetime(drill_day.year, drill_day.month, drill_day.day, 1, 9)
-    )
-    started = snapshot_time + dt.timedelta(hours=8, minutes=51)
-    backups.record_drill(
-        actor=actor,
-        repository=repository,
-        drill_id=uuid.uuid5(uuid.NAMESPACE_URL, f"demo:drill:{drill_day}"),
-        snapshot_id=hashlib.sha256(f"erp-db{drill_day}".encode()).hexdigest(),
-        snapshot_time=snapshot_time,
-        started_at=started,
-        finished_at=started + dt.timedelta(minutes=17, seconds=40),
-        files_checked=18_000,
-        bytes_checked=12 * 2**30,
-        mismatches=0,
-        asset_id=assets["srv-erp-01"].pk if "srv-erp-01" in assets else None,
-    )
-    return count + 1
+        day += dt.timedelta(days=1)
+    for drill_day in (first.replace(day=12), today - dt.timedelta(days=3)):
+        snapshot_time = timezone.make_aware(
+            dt.datetime(drill_day.year, drill_day.month, drill_day.day, 1, 2)
+        )
+        started = snapshot_time + dt.timedelta(hours=8, minutes=58)
+        backups.record_drill(
+            actor=actor,
+            repository=repository,
+            drill_id=uuid.uuid5(uuid.NAMESPACE_URL, f"demo:drill:{drill_day}"),
+            snapshot_id=_demo_snapshot("erp-db", drill_day),
+            snapshot_time=snapshot_time,
+            started_at=started,
+            finished_at=started + dt.timedelta(minutes=17, seconds=40),
+            files_checked=18_000,
+            bytes_checked=12 * 2**30,
+            mismatches=0,
+            asset_id=assets["srv-erp-01"].pk if "srv-erp-01" in assets else None,
+        )
+        count += 1
+    return count
+
+
+def _demo_snapshot(scope_name: str, day: datetime.date) -> str:
+    return hashlib.sha256(f"{scope_name}{day}".encode()).hexdigest()
 
 
 def enrolment_hint(server: str) -> str:

@@ -120,6 +120,7 @@ def test_a_month_from_the_help_desk_and_the_records(world: Any, contract: Any) -
         "ticket_events": 4,
         "satisfaction_answers": 0,
         "records": 1,
+        "backup_records": 0,
     }
     report = revision.report
     assert (report.state, report.revision, report.frozen_revision) == (ReportState.DRAFT, 1, None)

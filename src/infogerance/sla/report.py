@@ -471,6 +471,7 @@ def report_context(report: MonthlyReport, revision: ReportRevision, user: Any) -
         (_("Ticket clock events"), inputs.get("ticket_events", 0)),
         (_("Satisfaction answers"), inputs.get("satisfaction_answers", 0)),
         (_("Recorded operations"), inputs.get("records", 0)),
+        (_("Backup runs and restore drills"), inputs.get("backup_records", 0)),
     ]
     return {
         "report": report,

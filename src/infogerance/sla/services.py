@@ -25,6 +25,8 @@ from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
 from infogerance.audit.services import record
+from infogerance.backups.models import BackupRun as PlatformBackupRun
+from infogerance.backups.models import RestoreDrill, RunStatus
 from infogerance.contracts.models import Contract, ContractVersion
 from infogerance.core.actors import actor_label
 from infogerance.core.db import value_rows
@@ -48,7 +50,7 @@ from infogerance.sla.models import (
     ReportState,
     ServiceRecord,
 )
-from infogerance.sla.records import Satisfaction, TicketInfo
+from infogerance.sla.records import BackupRun, RestoreTest, Satisfaction, TicketInfo
 from infogerance.tenancy import scope
 from infogerance.tenancy.roles import Perm
 
@@ -303,6 +305,8 @@ def gather(contract: Contract, period: str) -> tuple[EventsData, dict[str, Any],
         .order_by("kind", "at", "ref")
         .values_list("data", flat=True)
     )
+    platform = platform_operations(contract, low, high)
+    rows.extend(platform)
     for line in rows:
         digest.update(_line_text(line))
     records = read_events(io.BytesIO(b"\n".join(_line_text(line) for line in rows)))
@@ -311,9 +315,89 @@ def gather(contract: Contract, period: str) -> tuple[EventsData, dict[str, Any],
         "tickets": len(data.tickets),
         "ticket_events": sum(len(rows) for rows in ticket_rows.values()),
         "satisfaction_answers": len(answers),
-        "records": len(rows),
+        "records": len(rows) - len(platform),
+        "backup_records": len(platform),
     }
     return data, counts, digest.hexdigest()
+
+
+#: A platform backup run's status as the events file says it: a partly failed run did not
+#: save everything it should have, so it is not a success.
+_RUN_STATUS = {
+    RunStatus.SUCCESS: "success",
+    RunStatus.PARTIAL: "failed",
+    RunStatus.FAILED: "failed",
+    RunStatus.MISSED: "missed",
+}
+
+
+def platform_operations(
+    contract: Contract, low: dt.datetime, high: dt.datetime
+) -> list[dict[str, Any]]:
+    """The backup runs and restore drills the platform recorded for the contract's client,
+    in ``[low, high)``, as lines of the events file (``backup_run``, ``restore_test``).
+
+    Only repositories tied to a contract service (``service_code``) count. A run is
+    scheduled when the engine says so, else when it started; its point is the snapshot's
+    time; a partly failed run counts as failed. A drill happened when it finished, and its
+    measured RTO runs from its start to its end."""
+    lines: list[dict[str, Any]] = []
+    runs = (
+        PlatformBackupRun.objects.filter(
+            organization_id=contract.organization_id,
+            started_at__lt=high,
+        )
+        .exclude(repository__service_code="")
+        .filter(Q(scheduled_at__gte=low) | Q(scheduled_at__isnull=True, started_at__gte=low))
+        .order_by("started_at", "run_id")
+        .values_list(
+            "run_id",
+            "repository__service_code",
+            "scope",
+            "scheduled_at",
+            "started_at",
+            "status",
+            "snapshot_time",
+        )
+    )
+    for run_id, service_code, scope_name, scheduled, started, status, point in value_rows(runs):
+        status = _RUN_STATUS[RunStatus(status)]
+        lines.append(
+            _canonical(
+                "backup_run",
+                BackupRun(
+                    id=str(run_id),
+                    service=service_code,
+                    scope=scope_name,
+                    scheduled_at=scheduled or started,
+                    status=status,
+                    point=point if status == "success" else None,
+                ),
+            )
+        )
+    drills = (
+        RestoreDrill.objects.filter(
+            organization_id=contract.organization_id, finished_at__gte=low, finished_at__lt=high
+        )
+        .exclude(repository__service_code="")
+        .order_by("finished_at", "drill_id")
+        .values_list("drill_id", "repository__service_code", "started_at", "finished_at", "passed")
+    )
+    for drill_id, service_code, started, finished, passed in value_rows(drills):
+        lines.append(
+            _canonical(
+                "restore_test",
+                RestoreTest(
+                    id=str(drill_id),
+                    service=service_code,
+                    at=finished,
+                    passed=passed,
+                    declared_at=started,
+                    restored_at=finished,
+                ),
+            )
+        )
+    return lines
 
 
 @service
