@@ -57,6 +57,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "infogerance.core.middleware.BearerShortcutMiddleware",
     "infogerance.core.middleware.RequestContextMiddleware",
     "infogerance.core.middleware.BodySizeLimitMiddleware",
     "django.middleware.security.SecurityMiddleware",
@@ -73,6 +74,21 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "infogerance.accounts.middleware.DeniedAccessMiddleware",
     "axes.middleware.AxesMiddleware",
+]
+# What an API request that carries a bearer token (a personal API token, an agent's
+# credential) goes through instead of MIDDLEWARE (see BearerShortcutMiddleware): the same
+# request context, limits, headers and language, and nothing a browser session needs (no
+# session, CSRF, login, second factor, messages or login lockout): the token is the whole
+# authentication, checked by the API itself.
+BEARER_MIDDLEWARE = [
+    "infogerance.core.middleware.RequestContextMiddleware",
+    "infogerance.core.middleware.BodySizeLimitMiddleware",
+    "django.middleware.security.SecurityMiddleware",
+    "infogerance.core.middleware.SecurityHeadersMiddleware",
+    "django.middleware.locale.LocaleMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "infogerance.accounts.middleware.DeniedAccessMiddleware",
 ]
 
 ROOT_URLCONF = "infogerance.urls"

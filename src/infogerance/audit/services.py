@@ -24,13 +24,21 @@ logger = logging.getLogger(__name__)
 CHAIN_LOCK_KEY = 0x1AF0_6E4A
 
 
-def _lock_chain(using: str) -> None:
+def _lock_chain(using: str) -> tuple[int, str] | None:
+    """Hold the chain until the transaction ends, and read its head (seq, hash; None while
+    the chain is empty)."""
     connection = connections[using]
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [CHAIN_LOCK_KEY])
-    # SQLite: every transaction begins IMMEDIATE (see config.py), so the writer already holds
-    # the database's single write lock.
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            # The lock and the read in one round trip (audit migration 0003).
+            cursor.execute("SELECT seq, hash FROM audit_chain_head(%s)", [CHAIN_LOCK_KEY])
+        else:
+            # SQLite: every transaction begins IMMEDIATE (see config.py), so the writer
+            # already holds the database's single write lock.
+            table = connection.ops.quote_name(AuditEvent._meta.db_table)  # not input
+            cursor.execute(f"SELECT seq, hash FROM {table} ORDER BY seq DESC LIMIT 1")  # noqa: S608
+        row = cursor.fetchone()
+    return (int(row[0]), str(row[1])) if row else None
 
 
 def _normal_ip(value: str | None) -> str | None:
@@ -64,11 +72,10 @@ def record(
     # No savepoint: an audit append that fails must fail the caller's whole transaction
     # anyway (saves two round trips per write).
     with transaction.atomic(using=using, savepoint=False):
-        _lock_chain(using)
-        last = AuditEvent.objects.using(using).order_by("-seq").values("seq", "hash").first()
+        head = _lock_chain(using)
         event = AuditEvent(
-            seq=(last["seq"] + 1) if last else 1,
-            prev_hash=last["hash"] if last else GENESIS_HASH,
+            seq=head[0] + 1 if head else 1,
+            prev_hash=head[1] if head else GENESIS_HASH,
             created_at=timezone.now(),
             actor_id=actor_id(actor),
             actor_label=actor_label(actor)[:254],

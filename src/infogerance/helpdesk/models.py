@@ -76,6 +76,20 @@ class Ticket(TenantOwned):
         return f"#{self.number} {self.title}"
 
 
+class TicketCounter(models.Model):
+    """The last ticket number given in each client organisation: numbers are taken by an
+    upsert that increments and returns it in one statement, so that two tickets opened at
+    once wait for each other on this row only, and never get the same number."""
+
+    organization = models.OneToOneField(
+        "tenancy.Organization", on_delete=models.CASCADE, primary_key=True, related_name="+"
+    )
+    last_number = models.PositiveIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"{self.organization_id}: {self.last_number}"
+
+
 class TicketEvent(Immutable):
     EDIT_REFUSED: ClassVar[str] = "ticket events are immutable: record a new event"
     DELETE_REFUSED: ClassVar[str] = "ticket events are immutable"

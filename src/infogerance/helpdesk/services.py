@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import connection
 from django.db.models import Max, Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -13,7 +14,7 @@ from infogerance.audit.services import record
 from infogerance.contracts.models import Contract, ContractVersion
 from infogerance.core.actors import SystemActor, actor_id, actor_label
 from infogerance.core.services import service
-from infogerance.helpdesk.models import Ticket, TicketEvent
+from infogerance.helpdesk.models import Ticket, TicketCounter, TicketEvent
 from infogerance.helpdesk.workflow import REOPENABLE, Cause, Channel, Kind, Status, allowed
 from infogerance.tenancy import scope
 from infogerance.tenancy.models import Organization, User
@@ -111,6 +112,23 @@ def priority_for(
     return matrix.matrix[impact][urgency]
 
 
+def _next_number(client: Organization) -> int:
+    """The client's next ticket number, in one statement: the counter row is created with 1
+    or incremented, and stays locked until the transaction ends, so numbers are given one
+    at a time per client and never twice (a rolled-back ticket gives its number back)."""
+    table = connection.ops.quote_name(TicketCounter._meta.db_table)  # the model's, not input
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table} (organization_id, last_number) VALUES (%s, 1) "  # noqa: S608
+            f"ON CONFLICT (organization_id) DO UPDATE SET last_number = {table}.last_number + 1 "
+            "RETURNING last_number",
+            [client.pk],
+        )
+        row = cursor.fetchone()
+    assert row is not None
+    return int(row[0])
+
+
 @service
 def open_ticket(
     *,
@@ -150,9 +168,7 @@ def open_ticket(
     who = requester or (actor if isinstance(actor, User) else None)
     if who is None:
         raise ValidationError({"requester": [_("Say who asks (a member of the client).")]})
-    # Numbers: one at a time per client (the lock is the point, not the row).
-    Organization.objects.select_for_update().filter(pk=client.pk).values_list("pk").get()
-    number = (Ticket.objects.filter(organization=client).aggregate(m=Max("number"))["m"] or 0) + 1
+    number = _next_number(client)
     now = timezone.now()
     ticket = Ticket.objects.create(
         organization=client,
