@@ -1366,7 +1366,7 @@ def report_lines(
     lines += [
         "",
         "CPU per request during each phase (server processes, PostgreSQL backends, load "
-        "generator) and what the backends were doing (pg_stat_activity sampled every 10 ms):",
+        "generator) and what the backends were doing (pg_stat_activity sampled every 100 ms):",
         "",
     ]
     for p in phases:
