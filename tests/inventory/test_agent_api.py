@@ -8,7 +8,9 @@ from typing import Any
 import orjson
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from infogerance.audit.models import AuditEvent
@@ -270,3 +272,44 @@ def test_an_agent_writes_only_its_own_asset(world: Any) -> None:
     neighbour_asset = Asset.objects.get(organization=world.neighbour)
     assert neighbour_asset.software_count == 9
     assert InstalledSoftware.objects.filter(asset=victim_asset).count() == 3
+
+
+def test_a_lone_heartbeat_is_stored_as_in_a_batch(world: Any) -> None:
+    """One heartbeat alone takes a one-statement path; it must leave the agent's row as the
+    general path does, and hand replays and revoked agents to it."""
+    alone, batched = enrol(world, hostname="a-01"), enrol(world, hostname="b-01")
+    answer = post(Client(), REPORTS, {"reports": [factory.heartbeat(1, cpu=33.0)]}, alone)
+    assert [r["status"] for r in answer.json()["results"]] == ["stored"]
+    # The general path: a batch of a performance summary and then the same heartbeat.
+    answer = post(
+        Client(),
+        REPORTS,
+        {"reports": [factory.performance(1), factory.heartbeat(2, cpu=33.0)]},
+        batched,
+    )
+    assert [r["status"] for r in answer.json()["results"]] == ["stored", "stored"]
+    first, second = (Agent.objects.get(asset__hostname=h) for h in ("a-01", "b-01"))
+    fields = ("uptime_seconds", "cpu_percent", "memory_percent", "agent_version")
+    assert [getattr(first, f) for f in fields] == [getattr(second, f) for f in fields]
+    assert [getattr(first, f) for f in fields] == [60, 33.0, 40.0, "0.1.0"]
+    assert (first.last_sequence, first.reports_stored) == (1, 1)
+    assert (second.last_sequence, second.reports_stored) == (2, 2)
+    assert first.last_seen_at is not None and first.last_seen_at <= timezone.now()
+
+    # On its path, the agent's row is read once (the credential) and written once.
+    with CaptureQueriesContext(connection) as seen:
+        post(Client(), REPORTS, {"reports": [factory.heartbeat(2, cpu=33.0)]}, alone)
+    on_agent = [q["sql"] for q in seen.captured_queries if "inventory_agent" in q["sql"]]
+    assert [sql.split()[0] for sql in on_agent] == ["SELECT", "UPDATE"]
+    assert Agent.objects.get(pk=first.pk).reports_stored == 2
+
+    # A replay of the lone heartbeat (its answer was lost): acknowledged, not stored again.
+    replay = post(Client(), REPORTS, {"reports": [factory.heartbeat(1, cpu=99.0)]}, alone)
+    assert [r["status"] for r in replay.json()["results"]] == ["duplicate"]
+    again = Agent.objects.get(pk=first.pk)
+    assert (again.last_sequence, again.reports_stored, again.cpu_percent) == (2, 2, 33.0)
+    # Revoked between its authentication and its report: nothing written, refused.
+    services.revoke_agent(again, actor=world.user("p_admin"))
+    with pytest.raises(PermissionDenied):
+        services.ingest(again, {"reports": [factory.heartbeat(3)]}, actor=services.AGENT_ACTOR)
+    assert Agent.objects.get(pk=first.pk).last_sequence == 2
