@@ -81,3 +81,28 @@ def test_we_restore_a_version_1_repository(tmp_path: Path, dataset: Path, restic
     restore(repo, repo.find_snapshot("latest"), str(target), verify=True)
     for part in ("small", "logs"):
         assert_same_tree(dataset / part, target / dataset.relative_to("/") / part)
+
+
+def test_incremental_runs_over_a_restic_parent(
+    tmp_path: Path, dataset: Path, restic: Restic
+) -> None:
+    """restic's trees serve as our parent (no file read again); restic checks every byte of
+    the unchanged runs' result and restores it."""
+    repo_path = tmp_path / "repo"
+    Repository.init(LocalBackend(repo_path), PASSWORD, scrypt_params=FAST_SCRYPT)
+    source = tmp_path / "src"
+    shutil.copytree(dataset, source, symlinks=True)
+    restic(repo_path, "backup", str(source))
+    repo = Repository.open(LocalBackend(repo_path), PASSWORD)
+    parent = repo.find_snapshot("latest")
+
+    ours, stats = backup(repo, [str(source)], parent=parent)
+    assert ours.parent == parent.id
+    assert stats.files_read == 0 and stats.files_unmodified == stats.files > 200
+    again, stats = backup(repo, [str(source)])  # unchanged, over our own snapshot
+    assert again.parent == ours.id and stats.files_read == 0
+
+    assert "no errors were found" in restic(repo_path, "check", "--read-data").stdout
+    target = tmp_path / "restic-restore"
+    restic(repo_path, "restore", again.id.hex(), "--target", str(target))
+    assert_same_tree(source, target / source.relative_to("/"))

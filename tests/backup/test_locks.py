@@ -90,3 +90,46 @@ def test_stale_lock_does_not_block(tmp_path: Path, repo: Repository) -> None:
     (tmp_path / "f").write_text("x")
     backup(repo, [str(tmp_path / "f")])
     assert os.path.exists(tmp_path / "repo" / "locks")
+
+
+def test_second_look_after_read_only_work(repo: Repository) -> None:
+    """A backup writes its lock, loads the index, then looks again (`confirm`): an exclusive
+    lock that appeared meanwhile makes it withdraw, its own lock removed."""
+    lock = acquire_lock(repo, confirm=False)
+    try:
+        other = _write_lock(repo, pid=os.getpid(), exclusive=True)
+        with pytest.raises(RepositoryLocked):
+            lock.confirm()
+        assert [info.id for info in list_locks(repo)] == [other]
+    finally:
+        lock.release()
+    repo.backend.delete(FileKind.LOCKS, other)
+
+    with acquire_lock(repo, confirm=False) as lock:
+        time.sleep(0.06)  # read-only work longer than the wait
+        started = time.monotonic()
+        lock.confirm()
+        lock.confirm()
+        assert time.monotonic() - started < 0.05  # no sleep: the wait is already over
+        assert lock.confirmed and len(list_locks(repo)) == 1
+    assert list_locks(repo) == []
+
+
+def test_backup_withdraws_when_an_exclusive_lock_appears(
+    tmp_path: Path, repo: Repository, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "f").write_text("x")
+    # An exclusive locker (restic prune) that checked at the same moment as the backup.
+    original = Repository._load_index
+
+    def load_index_then_conflict(self: Repository) -> object:
+        _write_lock(self, pid=os.getpid(), exclusive=True)
+        return original(self)
+
+    monkeypatch.setattr(Repository, "_load_index", load_index_then_conflict)
+    packs = set(repo.backend.list(FileKind.DATA))
+    with pytest.raises(RepositoryLocked):
+        backup(repo, [str(tmp_path / "f")])
+    assert repo.list_snapshots() == []
+    assert set(repo.backend.list(FileKind.DATA)) == packs
+    assert len(list_locks(repo)) == 1

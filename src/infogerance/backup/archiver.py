@@ -14,7 +14,11 @@ subtree holds ``data``), as restic does, so that either program restores the oth
 snapshots to the same places.
 
 With a parent snapshot, a regular file whose size, modification time and inode are
-unchanged takes the parent's content list without being read.
+unchanged takes the parent's content list without being read. The parent's trees are
+used as JSON objects (only the fields compared are decoded), the index is asked once per
+directory whether the parent's blobs are all still there, and the entries of a directory
+are stat'ed relative to it: an unchanged run is mostly ``lstat`` and encoding the new
+trees, whose bytes (and so IDs) are those of the parent when nothing changed.
 """
 
 from __future__ import annotations
@@ -32,20 +36,36 @@ from collections import deque
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from infogerance import __version__
 
 from ._malloc import tune_allocator
-from .errors import InvalidInput
-from .formats import Node, Snapshot, encode_tree, go_mode
-from .locks import locked
+from .errors import IntegrityError, InvalidInput
+from .formats import (
+    Node,
+    Snapshot,
+    decode_tree_documents,
+    encode_tree,
+    go_mode,
+    parse_id,
+    parse_time,
+)
+from .locks import Lock, locked
 from .pack import BlobType
 from .repository import Repository, current_user
 from .writer import DEFAULT_PACK_SIZE, BlobWriter
 
 if TYPE_CHECKING:
     from pyfastcdc import FastCDC
+
+# Listing a directory by descriptor and stat'ing names relative to it (see `_list_dir`).
+_STAT_AT = (
+    os.listdir in os.supports_fd
+    and os.stat in os.supports_dir_fd
+    and os.stat in os.supports_follow_symlinks
+    and hasattr(os, "O_DIRECTORY")
+)
 
 MIN_CHUNK = 512 * 1024
 AVG_CHUNK = 1024 * 1024
@@ -94,6 +114,53 @@ class _PendingFile:
         self.futures: list[Future[_Chunk]] = []
 
 
+class _ParentDir:
+    """A directory of the parent snapshot: its tree's nodes as JSON objects, by name.
+
+    Only what the comparison needs is decoded (size, inode, mtime, content IDs, subtree):
+    decoding every field of every node into a `Node` (three times each) was a third of
+    the CPU time of an unchanged run of 20,000 files. ``contents`` holds the content IDs
+    of the files whose blobs are all in the index, checked with one index search per
+    directory.
+    """
+
+    __slots__ = ("contents", "nodes")
+
+    def __init__(self, nodes: dict[str, dict[str, Any]], contents: dict[str, list[bytes]]) -> None:
+        self.nodes = nodes
+        self.contents = contents
+
+    def subtree(self, name: str) -> bytes | None:
+        doc = self.nodes.get(name)
+        if doc is None or doc.get("type") != "dir":
+            return None
+        try:
+            return parse_id(doc.get("subtree"))
+        except IntegrityError:
+            return None
+
+    def unchanged_content(self, name: str, st: os.stat_result) -> list[bytes] | None:
+        """The parent's content list when size, mtime (ns) and inode are unchanged."""
+        content = self.contents.get(name)
+        if content is None:
+            return None
+        doc = self.nodes[name]
+        if (doc.get("size") or 0) != st.st_size or (doc.get("inode") or 0) != st.st_ino:
+            return None
+        mtime = doc.get("mtime")
+        if not isinstance(mtime, str):
+            return None
+        try:
+            if parse_time(mtime) != st.st_mtime_ns:
+                return None
+        except IntegrityError:
+            return None
+        return list(content)
+
+
+_NO_PARENT = _ParentDir({}, {})
+
+
 class _Names:
     def __init__(self) -> None:
         self.users: dict[int, str] = {}
@@ -118,6 +185,8 @@ class _Names:
 
 def _safe_name(name: str) -> str:
     """A name that JSON can carry (undecodable bytes become U+FFFD, as restic does)."""
+    if name.isascii():
+        return name
     try:
         name.encode("utf-8")
         return name
@@ -151,6 +220,7 @@ class Archiver:
         self.excludes = list(excludes or [])
         self.stats = BackupStats()
         self._names = _Names()
+        self._modes: dict[int, int] = {}  # st_mode -> Go mode
         self._chunker: FastCDC | None = None  # made on first use: unchanged runs never need it
         self._pool: ThreadPoolExecutor | None = None
         self._inflight: deque[Future[_Chunk]] = deque()
@@ -182,18 +252,27 @@ class Archiver:
         ]
         started = time.monotonic()
         if lock:
-            with locked(self.repo):
-                snapshot = self._run(absolute, tags or [], hostname, parent)
+            # The lock's second look for conflicting locks waits a moment after writing
+            # ours: the index loads meanwhile (reading only), see `_run`.
+            with locked(self.repo, confirm=False) as held:
+                snapshot = self._run(absolute, tags or [], hostname, parent, held)
         else:
-            snapshot = self._run(absolute, tags or [], hostname, parent)
+            snapshot = self._run(absolute, tags or [], hostname, parent, None)
         self.stats.duration_s = time.monotonic() - started
         return snapshot
 
     def _run(
-        self, paths: list[str], tags: list[str], hostname: str | None, parent: Snapshot | None
+        self,
+        paths: list[str],
+        tags: list[str],
+        hostname: str | None,
+        parent: Snapshot | None,
+        lock: Lock | None,
     ) -> Snapshot:
         started_ns = time.time_ns()  # the snapshot's time: the data is as of the start
         self.repo.index  # noqa: B018 - load the index before the walk
+        if lock is not None:
+            lock.confirm()  # before anything is written
         structure: dict[str, object] = {}
         for path in paths:
             parts = [p for p in path.split("/") if p]
@@ -244,14 +323,30 @@ class Archiver:
         return snapshot
 
     # -- trees ------------------------------------------------------------------------
-    def _parent_nodes(self, tree_id: bytes | None) -> dict[str, Node]:
+    def _parent_dir(self, tree_id: bytes | None) -> _ParentDir:
         if tree_id is None:
-            return {}
+            return _NO_PARENT
         try:
-            return {n.name: n for n in self.repo.load_tree(tree_id)}
+            docs = decode_tree_documents(self.repo.read_blob(BlobType.TREE, tree_id))
         except Exception as exc:  # a damaged parent only costs re-reading the files
             self.stats.errors.append(f"parent tree {tree_id.hex()[:16]} unreadable: {exc}")
-            return {}
+            return _NO_PARENT
+        nodes = {doc["name"]: doc for doc in docs if isinstance(doc.get("name"), str)}
+        contents: dict[str, list[bytes]] = {}
+        for name, doc in nodes.items():
+            content = doc.get("content")
+            if doc.get("type") == "file" and isinstance(content, list):
+                try:
+                    contents[name] = [parse_id(c) for c in content]
+                except IntegrityError:  # a bad ID: the file is read again
+                    continue  # (not contextlib.suppress: it costs 1 µs for each file)
+        if contents:
+            missing = self.repo.index.missing(
+                BlobType.DATA, [c for ids in contents.values() for c in ids]
+            )
+            if missing:
+                contents = {n: ids for n, ids in contents.items() if missing.isdisjoint(ids)}
+        return _ParentDir(nodes, contents)
 
     def _save_tree(self, nodes: list[Node | _PendingFile]) -> bytes:
         resolved = []
@@ -269,13 +364,12 @@ class Archiver:
     def _save_virtual(
         self, prefix: str, children: dict[str, object], parent_tree: bytes | None
     ) -> bytes:
-        parent_nodes = self._parent_nodes(parent_tree)
+        parent = self._parent_dir(parent_tree)
         nodes: list[Node | _PendingFile] = []
         for name, sub in sorted(children.items()):
             full = f"{prefix}/{name}"
-            previous = parent_nodes.get(_safe_name(name))
             if sub is None:
-                item = self._save_path(full, name, previous)
+                item = self._save_path(full, name, parent)
                 if item is not None:
                     nodes.append(item)
                 continue
@@ -285,71 +379,129 @@ class Archiver:
             except OSError as exc:
                 self.stats.errors.append(f"{full}: {exc.strerror}")
                 continue
-            node = self._make_node(name, st)
-            node.subtree = self._save_virtual(
-                full, sub, previous.subtree if previous and previous.type == "dir" else None
-            )
+            node = self._make_node(_safe_name(name), st)
+            node.subtree = self._save_virtual(full, sub, parent.subtree(node.name))
             nodes.append(node)
         return self._save_tree(nodes)
 
     def _save_dir(self, path: str, parent_tree: bytes | None) -> bytes:
-        parent_nodes = self._parent_nodes(parent_tree)
-        try:
-            with os.scandir(path) as it:
-                names = sorted(entry.name for entry in it)
-        except OSError as exc:
-            self.stats.errors.append(f"{path}: {exc.strerror}")
-            names = []
+        parent = self._parent_dir(parent_tree)
         nodes: list[Node | _PendingFile] = []
         base = path.rstrip("/")
-        for name in names:
+        for name, st in self._list_dir(path):
             full = f"{base}/{name}"
-            if self._excluded(full, name):
+            if self.excludes and self._excluded(full, name):
                 continue
-            item = self._save_path(full, name, parent_nodes.get(_safe_name(name)))
+            item: Node | _PendingFile | None = None
+            if st is not None and stat.S_ISREG(st.st_mode):
+                item = self._unchanged_file(full, name, st, parent)
+            if item is None:
+                item = self._save_path(full, name, parent)
             if item is not None:
                 nodes.append(item)
         self.stats.dirs += 1
         return self._save_tree(nodes)
 
+    def _list_dir(self, path: str) -> list[tuple[str, os.stat_result | None]]:
+        """The names in a directory, sorted, with their ``lstat`` when it succeeded.
+
+        Stat relative to the open directory (``fstatat``): the kernel resolves one name
+        rather than the whole path, a third less time for an unchanged run's 20,000 files.
+        These early stats only serve unchanged files; what is read is stat'ed again first.
+        """
+        if not _STAT_AT:
+            try:
+                with os.scandir(path) as it:
+                    return [(name, None) for name in sorted(entry.name for entry in it)]
+            except OSError as exc:
+                self.stats.errors.append(f"{path}: {exc.strerror}")
+                return []
+        try:
+            fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC)
+        except OSError as exc:
+            self.stats.errors.append(f"{path}: {exc.strerror}")
+            return []
+        try:
+            entries: list[tuple[str, os.stat_result | None]] = []
+            for name in sorted(os.listdir(fd)):
+                try:
+                    entries.append((name, os.stat(name, dir_fd=fd, follow_symlinks=False)))
+                except OSError:  # gone, or not stat'able: `_save_path` tries and reports
+                    entries.append((name, None))
+            return entries
+        except OSError as exc:
+            self.stats.errors.append(f"{path}: {exc.strerror}")
+            return []
+        finally:
+            os.close(fd)
+
+    def _unchanged_file(
+        self, full: str, name: str, st: os.stat_result, parent: _ParentDir
+    ) -> Node | None:
+        """The node of a regular file whose size, mtime and inode are the parent's, or None."""
+        safe = _safe_name(name)
+        content = parent.unchanged_content(safe, st)
+        if content is None:
+            return None
+        node = self._make_node(safe, st)
+        node.type = "file"
+        node.size = st.st_size
+        node.links = st.st_nlink
+        node.content = content
+        self.stats.bytes_processed += st.st_size
+        self.stats.files_unmodified += 1
+        if self.progress is not None:
+            self._report(full)
+        return node
+
     def _excluded(self, full: str, name: str) -> bool:
         return any(fnmatch.fnmatch(name, p) or fnmatch.fnmatch(full, p) for p in self.excludes)
 
     def _make_node(self, name: str, st: os.stat_result) -> Node:
+        """A node of type ``dir`` from the stat; `name` already passed through `_safe_name`."""
+        # Called for every entry: cached modes and names, positional arguments.
+        mode = self._modes.get(st.st_mode)
+        if mode is None:
+            mode = self._modes[st.st_mode] = go_mode(st.st_mode)
+        uid, gid = st.st_uid, st.st_gid
+        user = self._names.users.get(uid)
+        if user is None:
+            user = self._names.user(uid)
+        group = self._names.groups.get(gid)
+        if group is None:
+            group = self._names.group(gid)
         return Node(
-            name=_safe_name(name),
-            type="dir",
-            mode=go_mode(st.st_mode),
-            mtime=st.st_mtime_ns,
-            atime=st.st_atime_ns,
-            ctime=st.st_ctime_ns,
-            uid=st.st_uid,
-            gid=st.st_gid,
-            user=self._names.user(st.st_uid),
-            group=self._names.group(st.st_gid),
-            inode=st.st_ino,
-            device_id=st.st_dev,
+            name,
+            "dir",
+            mode,
+            st.st_mtime_ns,
+            st.st_atime_ns,
+            st.st_ctime_ns,
+            uid,
+            gid,
+            user,
+            group,
+            st.st_ino,
+            st.st_dev,
         )
 
-    def _save_path(self, full: str, name: str, previous: Node | None) -> Node | _PendingFile | None:
+    def _save_path(self, full: str, name: str, parent: _ParentDir) -> Node | _PendingFile | None:
         try:
             st = os.lstat(full)
         except OSError as exc:
             self.stats.errors.append(f"{full}: {exc.strerror}")
             return None
-        node = self._make_node(name, st)
+        node = self._make_node(_safe_name(name), st)
         fmt = stat.S_IFMT(st.st_mode)
         try:
             if fmt == stat.S_IFDIR:
-                node.subtree = self._save_dir(
-                    full, previous.subtree if previous and previous.type == "dir" else None
-                )
+                node.subtree = self._save_dir(full, parent.subtree(node.name))
                 return node
             if fmt == stat.S_IFREG:
                 node.type = "file"
                 node.size = st.st_size
                 node.links = st.st_nlink
-                return self._save_file(full, node, st, previous)
+                return self._save_file(full, node, st, parent)
             self.stats.others += 1
             if fmt == stat.S_IFLNK:
                 node.type = "symlink"
@@ -371,21 +523,15 @@ class Archiver:
 
     # -- file content -----------------------------------------------------------------
     def _save_file(
-        self, full: str, node: Node, st: os.stat_result, previous: Node | None
+        self, full: str, node: Node, st: os.stat_result, parent: _ParentDir
     ) -> Node | _PendingFile | None:
         self.stats.bytes_processed += st.st_size
-        if (
-            previous is not None
-            and previous.type == "file"
-            and previous.content is not None
-            and previous.size == st.st_size
-            and previous.mtime == st.st_mtime_ns
-            and previous.inode == st.st_ino
-            and all(self.repo.index.has(BlobType.DATA, c) for c in previous.content)
-        ):
-            node.content = list(previous.content)
+        content = parent.unchanged_content(node.name, st)
+        if content is not None:
+            node.content = content
             self.stats.files_unmodified += 1
-            self._report(full)
+            if self.progress is not None:
+                self._report(full)
             return node
         pending = _PendingFile(node)
         size = 0
@@ -409,11 +555,12 @@ class Archiver:
                 size = self._chunk_stream(f, pending)
         self.stats.bytes_read += size
         node.size = size
-        if previous is None:
+        if node.name not in parent.nodes:
             self.stats.files_new += 1
         else:
             self.stats.files_changed += 1
-        self._report(full)
+        if self.progress is not None:
+            self._report(full)
         return pending
 
     def _chunk_stream(self, f: object, pending: _PendingFile) -> int:

@@ -204,6 +204,7 @@ class Node:
     subtree: bytes | None = None
 
     def to_json_dict(self) -> dict[str, Any]:
+        # Spelled out field by field: every node of every backed-up tree goes through here.
         doc: dict[str, Any] = {"name": self.name, "type": self.type}
         if self.mode:
             doc["mode"] = self.mode
@@ -212,10 +213,20 @@ class Node:
         doc["ctime"] = format_time(self.ctime)
         doc["uid"] = self.uid
         doc["gid"] = self.gid
-        for key in ("user", "group", "inode", "device_id", "size", "links", "linktarget"):
-            value = getattr(self, key)
-            if value:
-                doc[key] = value
+        if self.user:
+            doc["user"] = self.user
+        if self.group:
+            doc["group"] = self.group
+        if self.inode:
+            doc["inode"] = self.inode
+        if self.device_id:
+            doc["device_id"] = self.device_id
+        if self.size:
+            doc["size"] = self.size
+        if self.links:
+            doc["links"] = self.links
+        if self.linktarget:
+            doc["linktarget"] = self.linktarget
         if self.device:
             doc["device"] = self.device
         # restic's checker wants a list (possibly empty) for every file.
@@ -270,14 +281,23 @@ def encode_tree(nodes: list[Node]) -> bytes:
     return orjson.dumps({"nodes": [n.to_json_dict() for n in ordered]}) + b"\n"
 
 
-def decode_tree(data: bytes) -> list[Node]:
+def decode_tree_documents(data: bytes) -> list[dict[str, Any]]:
+    """A tree blob's nodes as their JSON objects, not yet turned into `Node`s."""
     try:
         doc = orjson.loads(data)
     except orjson.JSONDecodeError as exc:
         raise IntegrityError(f"tree is not JSON: {exc}") from exc
     if not isinstance(doc, dict) or not isinstance(doc.get("nodes", []), list):
         raise IntegrityError("tree is not an object with a list of nodes")
-    return [Node.from_json_dict(n) for n in doc.get("nodes") or []]
+    nodes: list[Any] = doc.get("nodes") or []
+    for node in nodes:
+        if not isinstance(node, dict):
+            raise IntegrityError("tree node is not an object")
+    return nodes
+
+
+def decode_tree(data: bytes) -> list[Node]:
+    return [Node.from_json_dict(n) for n in decode_tree_documents(data)]
 
 
 # --- snapshots -----------------------------------------------------------------------

@@ -12,8 +12,9 @@ needs tens of MiB, not gigabytes.
 
 from __future__ import annotations
 
+import re
 import threading
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
 import numpy as np
@@ -73,29 +74,52 @@ class Index:
                 self._merge()
 
     def add_index_document(self, doc: Any) -> None:
-        """Load one index file's JSON document."""
+        """Load one index file's JSON document.
+
+        The blobs of the whole document are converted column by column (one hex decoding
+        for all IDs, NumPy arrays for the numbers) rather than blob by blob: loading the
+        index is paid by every run, an unchanged one included.
+        """
         if not isinstance(doc, dict) or not isinstance(doc.get("packs"), list):
             raise IntegrityError("index file without a list of packs")
-        rows: dict[BlobType, list[tuple[bytes, int, int, int, int]]] = {t: [] for t in BlobType}
         with self._lock:
-            for pack in doc["packs"]:
-                try:
+            numbers: list[int] = []
+            rows: list[tuple[Any, Any, Any, Any, Any]] = []
+            try:
+                for pack in doc["packs"]:
                     number = self._pack_number(parse_id(pack["id"]))
-                    for blob in pack.get("blobs") or []:
-                        rows[BlobType.from_label(blob["type"])].append(
-                            (
-                                parse_id(blob["id"]),
-                                number,
-                                int(blob["offset"]),
-                                int(blob["length"]),
-                                int(blob.get("uncompressed_length") or 0),
-                            )
-                        )
-                except (KeyError, TypeError, ValueError) as exc:
-                    raise IntegrityError(f"malformed index entry: {exc}") from exc
-            for blob_type, entries in rows.items():
-                if entries:
-                    self._loaded[blob_type].append(_to_array(entries))
+                    blobs = pack.get("blobs") or []
+                    if not isinstance(blobs, list):
+                        raise TypeError("the blobs of a pack must be a list")
+                    rows += [
+                        (b["id"], b["type"], b["offset"], b["length"], b.get("uncompressed_length"))
+                        for b in blobs
+                    ]
+                    numbers += [number] * len(blobs)
+                if not rows:
+                    return
+                hex_ids, labels, offsets, lengths, ulengths = zip(*rows, strict=True)
+                ids = _parse_ids(hex_ids)
+                unknown = set(labels) - {"data", "tree"}
+                if unknown:
+                    raise ValueError(f"unknown blob type {sorted(map(repr, unknown))[0]}")
+                is_tree = np.array([label == "tree" for label in labels], dtype=bool)
+                columns = [
+                    _uint32_column(values, name)
+                    for values, name in (
+                        (numbers, "pack"),
+                        (offsets, "offset"),
+                        (lengths, "length"),
+                        ([u or 0 for u in ulengths], "uncompressed_length"),
+                    )
+                ]
+            except (KeyError, AttributeError, TypeError, ValueError, OverflowError) as exc:
+                raise IntegrityError(f"malformed index entry: {exc}") from exc
+            for blob_type, selected in ((BlobType.DATA, ~is_tree), (BlobType.TREE, is_tree)):
+                if selected.any():
+                    self._loaded[blob_type].append(
+                        _make_array(ids[selected], *(c[selected] for c in columns))
+                    )
 
     def _merge(self) -> None:
         for blob_type, recent in self._recent.items():
@@ -131,6 +155,37 @@ class Index:
             if blob_id in self._recent[blob_type]:
                 return True
             return _search(self._arrays[blob_type], self._prefixes[blob_type], blob_id) is not None
+
+    def missing(self, blob_type: BlobType, blob_ids: Sequence[bytes]) -> set[bytes]:
+        """The IDs among `blob_ids` that the index lacks: one vectorised search for all.
+
+        An unchanged backup asks this once per directory for the blobs of every file of the
+        parent's tree, where one `has` per blob cost about 10 µs each.
+        """
+        if not blob_ids:
+            return set()
+        with self._lock:
+            self._merge_loaded()
+            recent = self._recent[blob_type]
+            array = self._arrays[blob_type]
+            prefixes = self._prefixes[blob_type]
+            if not len(array) or set(map(len, blob_ids)) != {32}:
+                return {
+                    b for b in blob_ids if b not in recent and _search(array, prefixes, b) is None
+                }
+            joined = b"".join(blob_ids)
+            wanted = np.frombuffer(joined, dtype=">u8").reshape(-1, 4)[:, 0].astype(np.uint64)
+            positions = prefixes.searchsorted(wanted, side="left")
+            np.minimum(positions, len(array) - 1, out=positions)
+            found = array["id"][positions] == np.frombuffer(joined, dtype="V32")
+            if found.all():
+                return set()
+            # Not at the first entry of its prefix: recent, sharing a prefix, or missing.
+            return {
+                blob_ids[i]
+                for i in np.flatnonzero(~found).tolist()
+                if blob_ids[i] not in recent and _search(array, prefixes, blob_ids[i]) is None
+            }
 
     def __len__(self) -> int:
         with self._lock:
@@ -168,15 +223,44 @@ class Index:
 
 
 def _to_array(entries: list[tuple[bytes, int, int, int, int]]) -> np.ndarray[Any, Any]:
-    array = np.empty(len(entries), dtype=_ENTRY)
-    ids = b"".join(e[0] for e in entries)
-    array["id"] = np.frombuffer(ids, dtype="V32")
-    array["prefix"] = np.frombuffer(ids, dtype=">u8").reshape(-1, 4)[:, 0]
-    array["pack"] = [e[1] for e in entries]
-    array["offset"] = [e[2] for e in entries]
-    array["length"] = [e[3] for e in entries]
-    array["ulength"] = [e[4] for e in entries]
+    ids = np.frombuffer(b"".join(e[0] for e in entries), dtype="V32")
+    return _make_array(
+        ids,
+        *(np.array([e[k] for e in entries], dtype=np.uint32) for k in range(1, 5)),
+    )
+
+
+def _make_array(ids: np.ndarray[Any, Any], *columns: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
+    """Index entries from IDs (``V32``) and the pack, offset, length, ulength columns."""
+    array = np.empty(len(ids), dtype=_ENTRY)
+    array["id"] = ids
+    array["prefix"] = np.frombuffer(ids.tobytes(), dtype=">u8").reshape(-1, 4)[:, 0]
+    for name, column in zip(("pack", "offset", "length", "ulength"), columns, strict=True):
+        array[name] = column
     return array
+
+
+_HEX = re.compile(r"[0-9a-fA-F]*")
+
+
+def _parse_ids(values: Sequence[Any]) -> np.ndarray[Any, Any]:
+    """64-hex-digit IDs to a ``V32`` array; ValueError for anything else."""
+    if set(map(type, values)) != {str} or set(map(len, values)) != {64}:
+        raise ValueError("invalid blob ID")
+    joined = "".join(values)
+    if not _HEX.fullmatch(joined):
+        raise ValueError("invalid blob ID")
+    return np.frombuffer(bytes.fromhex(joined), dtype="V32")
+
+
+def _uint32_column(values: Sequence[Any], name: str) -> np.ndarray[Any, Any]:
+    """Whole numbers (as ``int()`` takes them) that fit the index's 32-bit columns."""
+    column = np.array(values)
+    if column.dtype.kind not in "iu":  # floats, strings, booleans: convert one by one
+        column = np.array([int(v) for v in values], dtype=np.int64)
+    if len(column) and (column.min() < 0 or column.max() > 0xFFFFFFFF):
+        raise ValueError(f"{name} out of range")
+    return column.astype(np.uint32)
 
 
 def _merge_arrays(arrays: list[np.ndarray[Any, Any]]) -> np.ndarray[Any, Any]:

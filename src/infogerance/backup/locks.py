@@ -25,6 +25,9 @@ from .repository import Repository, current_user
 
 STALE_AFTER_NS = 30 * 60 * 1_000_000_000
 REFRESH_EVERY_S = 5 * 60
+# After writing its lock a process waits this long, then looks again for conflicting locks
+# (two processes may have checked at the same moment).
+RECHECK_AFTER_S = 0.05
 
 
 @dataclass(frozen=True)
@@ -110,6 +113,8 @@ class Lock:
         self._thread: threading.Thread | None = None
         self._swap = threading.Lock()
         self.started = time.time_ns()
+        self._written_at = 0.0  # time.monotonic() when our lock file was written
+        self.confirmed = False
 
     def _document(self) -> dict[str, object]:
         return {
@@ -130,24 +135,38 @@ class Lock:
             if info.id != self.id and (self.exclusive or info.exclusive) and not info.is_stale()
         ]
 
-    def acquire(self) -> None:
+    def acquire(self, *, confirm: bool = True) -> None:
+        """Write the lock file; with ``confirm=False`` the second look is left to `confirm`.
+
+        A caller may then do read-only work (load the index) during the wait before the
+        second look, as long as it calls `confirm` before writing anything.
+        """
         conflicts = self._conflicts()
-        if not conflicts:
-            self.id = self.repo.save_unpacked(FileKind.LOCKS, self._document()).hex()
-            # Two processes may have checked at the same moment: look again once ours exists.
-            time.sleep(0.05)
-            conflicts = self._conflicts()
-            if conflicts:
-                self.repo.backend.delete(FileKind.LOCKS, self.id)
-                self.id = ""
         if conflicts:
-            raise RepositoryLocked(
-                "the repository is locked: "
-                + "; ".join(c.describe() for c in conflicts)
-                + ". If that process is gone, run `backup unlock`."
-            )
+            raise _locked_error(conflicts)
+        self.id = self.repo.save_unpacked(FileKind.LOCKS, self._document()).hex()
+        self._written_at = time.monotonic()
         self._thread = threading.Thread(target=self._refresh_loop, daemon=True)
         self._thread.start()
+        if confirm:
+            self.confirm()
+
+    def confirm(self) -> None:
+        """Look again for conflicting locks once ours has existed for `RECHECK_AFTER_S`.
+
+        Two processes may have checked at the same moment: each sees the other's lock
+        now. On a conflict our lock is removed and `RepositoryLocked` raised.
+        """
+        if self.confirmed:
+            return
+        remaining = self._written_at + RECHECK_AFTER_S - time.monotonic()
+        if remaining > 0:
+            time.sleep(remaining)
+        conflicts = self._conflicts()
+        if conflicts:
+            self.release()
+            raise _locked_error(conflicts)
+        self.confirmed = True
 
     def _refresh_loop(self) -> None:
         while not self._stop.wait(REFRESH_EVERY_S):
@@ -181,15 +200,25 @@ class Lock:
         self.release()
 
 
-def acquire_lock(repo: Repository, *, exclusive: bool = False) -> Lock:
+def _locked_error(conflicts: list[LockInfo]) -> RepositoryLocked:
+    return RepositoryLocked(
+        "the repository is locked: "
+        + "; ".join(c.describe() for c in conflicts)
+        + ". If that process is gone, run `backup unlock`."
+    )
+
+
+def acquire_lock(repo: Repository, *, exclusive: bool = False, confirm: bool = True) -> Lock:
     lock = Lock(repo, exclusive)
-    lock.acquire()
+    lock.acquire(confirm=confirm)
     return lock
 
 
 @contextlib.contextmanager
-def locked(repo: Repository, *, exclusive: bool = False) -> Iterator[Lock]:
-    lock = acquire_lock(repo, exclusive=exclusive)
+def locked(repo: Repository, *, exclusive: bool = False, confirm: bool = True) -> Iterator[Lock]:
+    """Hold a lock; with ``confirm=False`` the caller must call `Lock.confirm` before
+    writing anything (see `Lock.acquire`)."""
+    lock = acquire_lock(repo, exclusive=exclusive, confirm=confirm)
     try:
         yield lock
     finally:

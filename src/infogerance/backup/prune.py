@@ -24,8 +24,8 @@ from dataclasses import dataclass, field
 
 from .backend import FileKind
 from .check import read_pack_header
-from .errors import BackupError
-from .formats import format_time, parse_id, parse_time
+from .errors import BackupError, FileNotFound
+from .formats import Node, decode_tree, format_time, parse_id, parse_time
 from .index import encode_index
 from .locks import list_locks, locked
 from .pack import BlobType, PackedBlob
@@ -47,8 +47,15 @@ class PruneReport:
     notes: list[str] = field(default_factory=list)
 
 
-def used_blobs(repo: Repository) -> set[tuple[BlobType, bytes]]:
-    """Every blob some snapshot needs. Raises if a tree cannot be read (never guess)."""
+def used_blobs(
+    repo: Repository, condemned_trees: dict[bytes, tuple[str, PackedBlob]] | None = None
+) -> set[tuple[BlobType, bytes]]:
+    """Every blob some snapshot needs. Raises if a tree cannot be read (never guess).
+
+    ``condemned_trees`` locates the tree blobs of condemned packs (no longer indexed): a
+    snapshot written by a backup that loaded the index before the condemnation may need
+    them, and its trees must be read to know which data blobs it needs.
+    """
     used: set[tuple[BlobType, bytes]] = set()
     stack = [s.tree for s in repo.list_snapshots()]
     while stack:
@@ -56,12 +63,25 @@ def used_blobs(repo: Repository) -> set[tuple[BlobType, bytes]]:
         if (BlobType.TREE, tree_id) in used:
             continue
         used.add((BlobType.TREE, tree_id))
-        for node in repo.load_tree(tree_id):
+        for node in _load_tree(repo, tree_id, condemned_trees or {}):
             if node.subtree is not None:
                 stack.append(node.subtree)
             for blob_id in node.content or []:
                 used.add((BlobType.DATA, blob_id))
     return used
+
+
+def _load_tree(
+    repo: Repository, tree_id: bytes, condemned_trees: dict[bytes, tuple[str, PackedBlob]]
+) -> list[Node]:
+    try:
+        return repo.load_tree(tree_id)
+    except FileNotFound:
+        if tree_id not in condemned_trees:
+            raise
+    pack, blob = condemned_trees[tree_id]
+    encrypted = repo.backend.read(FileKind.DATA, pack, blob.offset, blob.length)
+    return decode_tree(repo.open_blob(encrypted, blob, verify=True))
 
 
 class Pruner:
@@ -111,9 +131,19 @@ class Pruner:
                 ready.append((name, packs))
         if not ready:
             return
-        used = used_blobs(self.repo)  # snapshots read now, after every older backup ended
-        index = self.repo.reload_index()
         on_disk = dict(self.repo.backend.list(FileKind.DATA))
+        # The tree blobs of the condemned packs (only those: headers are read again below,
+        # one at a time, so that memory does not grow with the number of packs).
+        condemned_trees: dict[bytes, tuple[str, PackedBlob]] = {}
+        for _name, packs in ready:
+            for pack in packs:
+                if pack in on_disk:
+                    for b in read_pack_header(self.repo, pack, on_disk[pack]):
+                        if b.type is BlobType.TREE:
+                            condemned_trees[b.id] = (pack, b)
+        # Snapshots read now, after every older backup ended.
+        used = used_blobs(self.repo, condemned_trees)
+        index = self.repo.reload_index()
         resurrect: list[tuple[bytes, list[PackedBlob]]] = []
         for name, packs in ready:
             for pack in packs:

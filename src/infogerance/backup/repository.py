@@ -15,7 +15,7 @@ import socket
 import threading
 import time
 from collections import OrderedDict
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
 import zstandard
@@ -32,8 +32,10 @@ from .errors import (
     WrongPassword,
 )
 from .formats import Node, Snapshot, decode_tree, format_time
-from .index import Index
 from .pack import BlobType, PackedBlob
+
+if TYPE_CHECKING:  # imported when the index is loaded: NumPy takes 0.1 s to import
+    from .index import Index
 
 SUPPORTED_VERSIONS = (1, 2)
 DEFAULT_SCRYPT = {"N": 32768, "r": 8, "p": 1}
@@ -212,6 +214,8 @@ class Repository:
             self._index = index
 
     def _load_index(self) -> Index:
+        from .index import Index
+
         index = Index()
         for name, _size in self.backend.list(FileKind.INDEX):
             try:

@@ -19,7 +19,6 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 
 from .backend import FileKind
-from .index import encode_index
 from .pack import BlobType, PackBuilder, PackedBlob
 from .repository import Repository
 
@@ -123,6 +122,8 @@ class BlobWriter:
             self._unindexed_blobs = 0
         if not unindexed:
             return
+        from .index import encode_index  # not at the top: see repository.py (NumPy)
+
         self.repo.save_unpacked(FileKind.INDEX, encode_index(unindexed, []))
         self.stats.index_files_written += 1
 
