@@ -162,5 +162,8 @@ def test_summary(tmp_path: Path) -> None:
     add(spool, "hhpi")
     summary = spool.summary()
     assert summary["reports"] == 4
-    assert summary["by_kind"] == {"heartbeat": 2, "inventory": 1, "performance": 1}
+    assert summary["by_kind"] == {
+        "heartbeat": 2, "inventory": 1, "performance": 1, "backup_run": 0, "restore_drill": 0
+    }  # fmt: skip
+    assert summary["incoming"] == 0
     assert summary["bytes"] == spool.total_bytes

@@ -1,4 +1,4 @@
-"""``infogerance agent …``: enroll, run, once, status.
+"""``infogerance agent …``: enroll, run, once, backup, drill, status.
 
 Also runnable alone as ``python -m infogerance.agent`` (same sub-commands). Exit codes: 0 ok,
 1 error with one clear line on standard error.
@@ -190,6 +190,7 @@ def cmd_once(args: argparse.Namespace) -> int:
     with spool.lock():
         delivery = Delivery(config, spool)
         _synchronise(delivery)
+        spool.adopt_incoming()  # left by `agent backup` or `agent drill`
         spool.add("inventory", inventory, collected_at)
         if performance is not None:
             spool.add("performance", performance, time.time())
@@ -201,6 +202,86 @@ def cmd_once(args: argparse.Namespace) -> int:
             ) from None
     print(f"delivered {delivered} reports; {len(spool)} still queued")
     return 0
+
+
+def _report_outcome(args: argparse.Namespace, outcome: Any, config: Any) -> int:
+    """Print what the engine did, queue and deliver its report; the exit code."""
+    from infogerance.agent.backups import report
+    from infogerance.agent.client import AuthError, default_spool_path
+
+    print(outcome.summary)
+    for line in outcome.problems:
+        print(line, file=sys.stderr)
+    spool_dir = Path(args.spool) if args.spool else default_spool_path()
+    try:
+        reported = report(config, spool_dir, outcome)
+    except AuthError as exc:
+        _fail(f"{exc}; the report waits in {spool_dir}")
+        return 1
+    if reported.fate == "refused":
+        _fail(reported.message)
+        return 1
+    if reported.fate == "waiting":
+        print(f"infogerance agent: {reported.message}", file=sys.stderr)
+    else:  # delivered, or handed to `agent run`: nothing to worry about (cron mails stderr)
+        print(reported.message)
+    return 0 if outcome.ok else 1
+
+
+def cmd_backup(args: argparse.Namespace) -> int:
+    from infogerance.agent.backups import read_password, repository_location, run_backup
+    from infogerance.agent.client import default_config_path, default_spool_path, load_config
+    from infogerance.backup.errors import BackupError
+
+    _setup_logging(args.verbose)
+    config = load_config(Path(args.config) if args.config else default_config_path())
+    try:
+        location = repository_location(args.repo)
+        password = read_password(args.password_file)
+    except BackupError as exc:
+        return _fail(str(exc))
+    outcome = run_backup(
+        location,
+        password,
+        args.paths,
+        spool_dir=Path(args.spool) if args.spool else default_spool_path(),
+        scope=args.scope,
+        tags=args.tag,
+        excludes=args.exclude,
+        hostname=args.host,
+        verification=args.verify,
+    )
+    return _report_outcome(args, outcome, config)
+
+
+def cmd_drill(args: argparse.Namespace) -> int:
+    from infogerance.agent.backups import read_password, repository_location, run_drill
+    from infogerance.agent.client import default_config_path, default_spool_path, load_config
+    from infogerance.backup.errors import BackupError
+
+    _setup_logging(args.verbose)
+    config = load_config(Path(args.config) if args.config else default_config_path())
+    try:
+        location = repository_location(args.repo)
+        password = read_password(args.password_file)
+    except BackupError as exc:
+        return _fail(str(exc))
+    outcome = run_drill(
+        location,
+        password,
+        args.snapshot,
+        spool_dir=Path(args.spool) if args.spool else default_spool_path(),
+        scratch=args.scratch,
+        include=args.include,
+        keep=args.keep,
+    )
+    return _report_outcome(args, outcome, config)
+
+
+def _known_repositories(spool_dir: Path) -> dict[str, str]:
+    from infogerance.agent.backups import known_repositories
+
+    return known_repositories(spool_dir)
 
 
 def cmd_status(args: argparse.Namespace) -> int:
@@ -226,6 +307,7 @@ def cmd_status(args: argparse.Namespace) -> int:
         status["error"] = str(exc)
     spool = _spool(args)
     status["spool"] = spool.summary()
+    status["backup_repositories"] = _known_repositories(spool.directory)
     for key in ("last_delivery_at", "last_delivered_sequence", "last_error", "last_error_at"):
         status[key] = spool.state.get(key)
     if args.json:
@@ -245,9 +327,13 @@ def cmd_status(args: argparse.Namespace) -> int:
         s = status["spool"]
         kinds = ", ".join(f"{n} {k}" for k, n in s["by_kind"].items())
         print(f"spool: {s['directory']}: {s['reports']} queued ({kinds}), {s['bytes']} bytes")
+        if s["incoming"]:
+            print(f"incoming: {s['incoming']} (left by agent backup/drill, not yet queued)")
         print(f"rejected: {s['rejected']}; dropped: {s['dropped'] or 'none'}", end="")
         print(f"; last sequence {s['sequence']}")
         print(f"last delivery: {status['last_delivery_at'] or 'never'}")
+        for location, repository_id in status["backup_repositories"].items():
+            print(f"backup repository {location}: id {repository_id}")
         if status["last_error"]:
             print(f"last error ({status['last_error_at']}): {status['last_error']}")
         if not enrolled:
@@ -256,6 +342,12 @@ def cmd_status(args: argparse.Namespace) -> int:
 
 
 # --- parser -------------------------------------------------------------------------------
+
+
+def _verification(text: str) -> tuple[str, tuple[int, int] | None]:
+    from infogerance.agent.backups import parse_verification
+
+    return parse_verification(text)
 
 
 def _add_commands(agent: argparse.ArgumentParser) -> None:
@@ -315,6 +407,56 @@ def _add_commands(agent: argparse.ArgumentParser) -> None:
     p.add_argument("--timeout", type=float, default=20.0, help="seconds per external command (20)")
     config_option(p)
     spool_option(p)
+
+    def backup_options(p: argparse.ArgumentParser) -> None:
+        config_option(p)
+        spool_option(p)
+        p.add_argument(
+            "--repo",
+            "-r",
+            metavar="PATH|s3:…",
+            help="the repository (or INFOGERANCE_BACKUP_REPOSITORY)",
+        )
+        p.add_argument(
+            "--password-file",
+            metavar="FILE",
+            help="file whose first line is the repository's password (or "
+            "INFOGERANCE_BACKUP_PASSWORD_FILE)",
+        )
+
+    p = add("backup", cmd_backup, "back up paths and report the run to the platform")
+    backup_options(p)
+    p.add_argument("paths", nargs="+", metavar="PATH")
+    p.add_argument("--tag", action="append", default=[], help="tag the snapshot (repeatable)")
+    p.add_argument(
+        "--exclude", action="append", default=[], metavar="P", help="glob of names/paths to skip"
+    )
+    p.add_argument("--host", help="host name recorded in the snapshot (default: this machine's)")
+    p.add_argument(
+        "--scope",
+        metavar="NAME",
+        help="what the platform calls this backup (default: the paths, joined by spaces)",
+    )
+    p.add_argument(
+        "--verify",
+        metavar="TIER",
+        type=_verification,
+        help="then verify the repository: structure, all, or a subset n/m or rolling/m",
+    )
+
+    p = add("drill", cmd_drill, "restore drill: restore, compare every file, report the result")
+    backup_options(p)
+    p.add_argument(
+        "snapshot", nargs="?", default="latest", help="snapshot ID, prefix or 'latest' (default)"
+    )
+    p.add_argument(
+        "--scratch",
+        metavar="DIR",
+        help="empty or absent directory to restore into (default: a new private directory "
+        "in $TMPDIR, else /var/tmp)",
+    )
+    p.add_argument("--include", metavar="PATH", help="drill on this path of the snapshot only")
+    p.add_argument("--keep", action="store_true", help="keep the restored copy")
 
     p = add("status", cmd_status, "configuration, queue and last delivery")
     config_option(p)

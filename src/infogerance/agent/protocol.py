@@ -10,8 +10,8 @@ from typing import Any, Literal
 
 from infogerance.agent import AGENT_VERSION, FORMAT
 
-Kind = Literal["heartbeat", "inventory", "performance"]
-KINDS: tuple[Kind, ...] = ("heartbeat", "inventory", "performance")
+Kind = Literal["heartbeat", "inventory", "performance", "backup_run", "restore_drill"]
+KINDS: tuple[Kind, ...] = ("heartbeat", "inventory", "performance", "backup_run", "restore_drill")
 
 # Facts that change without anything having changed on the machine: they are reported but
 # left out of the fingerprint, so that a new inventory is sent only when something real moved.
@@ -23,6 +23,12 @@ def utc_timestamp(epoch: float) -> str:
     """RFC 3339 UTC with a ``Z``, to the second."""
     moment = datetime.fromtimestamp(int(epoch), tz=UTC)
     return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def utc_instant(epoch: float) -> str:
+    """RFC 3339 UTC with a ``Z``, to the microsecond (backup runs and drills are timed)."""
+    moment = datetime.fromtimestamp(epoch, tz=UTC)
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 def make_report(

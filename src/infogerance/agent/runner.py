@@ -89,6 +89,7 @@ class Runner:
                 break
             self.iterations += 1
             now = self.clock()
+            self._adopt_incoming()
             if now >= next_sample:
                 self._guarded("performance sample", self.sampler.sample)
                 next_sample = now + iv.perf_sample
@@ -124,6 +125,15 @@ class Runner:
             logger.error("cannot queue a %s report: %s", kind, exc)
             return False
         return True
+
+    def _adopt_incoming(self) -> None:
+        """Queue what ``agent backup`` and ``agent drill`` left while this loop held the spool
+        (they wake the loop no sooner than its next turn: within a performance sample)."""
+        try:
+            for _name, report in self.spool.adopt_incoming():
+                logger.info("queued a %s report left by another command", report["kind"])
+        except OSError as exc:
+            logger.error("cannot queue the incoming reports: %s", exc)
 
     def _guarded(self, what: str, func: Callable[[], Any]) -> None:
         try:

@@ -5,6 +5,9 @@ Layout of the spool directory::
     state.json                  the sequence counter, the last delivery, drop counts
     queue/000000000042-inventory.json   one file per report, named by sequence
     rejected/…                  reports the server refused (400, 413), with the reason
+    incoming/…                  reports made by another command (``agent backup``, ``agent
+                                drill``) while the spool was held by ``agent run``: given
+                                their sequence and queued by whoever holds it
 
 Every file is written to a temporary name (``.tmp-…``), flushed to disk, then renamed: a
 crash at any moment leaves either the old state or the new one, plus perhaps a temporary file
@@ -14,6 +17,11 @@ crash between both replays it, which the server answers as ``duplicate``.
 The sequence counter never goes back: at start it is the larger of the saved counter and the
 newest queued report, and the counter is saved before any report leaves the queue (delivered,
 rejected or dropped), so a number that may have reached the server is never given again.
+
+Only the process that holds the spool's lock numbers reports. Another command writes its
+report to ``incoming/`` (:func:`submit`, no lock needed); the holder moves it into the queue
+(:meth:`Spool.adopt_incoming`): ``agent run`` at every turn of its loop, ``agent once``,
+``agent backup`` and ``agent drill`` when the lock is free.
 """
 
 from __future__ import annotations
@@ -24,6 +32,7 @@ import logging
 import os
 import re
 import sys
+import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -40,10 +49,19 @@ DEFAULT_MAX_COUNT = 50_000  # a month of heartbeats
 DEFAULT_MAX_BYTES = 128 * MiB
 DEFAULT_MAX_REJECTED = 1_000
 TMP_PREFIX = ".tmp-"
-ENTRY_NAME = re.compile(r"^(?P<sequence>\d{12})-(?P<kind>heartbeat|inventory|performance)\.json$")
+_KIND_NAMES = "|".join(KINDS)
+ENTRY_NAME = re.compile(rf"^(?P<sequence>\d{{12}})-(?P<kind>{_KIND_NAMES})\.json$")
+# incoming/<nanoseconds since the epoch>-<12 random hex digits>-<kind>.json
+INCOMING_NAME = re.compile(rf"^\d{{20}}-[0-9a-f]{{12}}-(?P<kind>{_KIND_NAMES})\.json$")
+INCOMING_TMP_MAX_AGE = 3600.0  # a temporary file in incoming/ this old was left by a crash
 # The order in which kinds are sacrificed past the bound; inventories come last, and the
-# newest inventory is never dropped.
+# newest inventory is never dropped. Backup runs and restore drills are never dropped: they
+# are the evidence the service levels are measured from, and a few a day weigh nothing.
 DROP_ORDER: tuple[Kind, ...] = ("heartbeat", "performance", "inventory")
+
+
+class SpoolBusy(AgentError):
+    """Another process holds the spool (usually ``agent run``, the service)."""
 
 
 @dataclass(frozen=True)
@@ -89,6 +107,52 @@ def encode(report: dict[str, Any]) -> bytes:
     return json.dumps(report, separators=(",", ":"), ensure_ascii=False).encode()
 
 
+@contextlib.contextmanager
+def hold(directory: Path) -> Iterator[None]:
+    """Hold the spool at ``directory`` for this process, or raise SpoolBusy at once."""
+    if sys.platform == "win32":
+        yield
+        return
+    import fcntl
+
+    try:
+        directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+        fd = os.open(directory / "lock", os.O_RDWR | os.O_CREAT, 0o600)
+    except OSError as exc:
+        raise AgentError(f"cannot open the spool {directory}: {exc.strerror or exc}") from None
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise SpoolBusy(f"another agent is already using the spool {directory}") from None
+        yield
+    finally:
+        os.close(fd)
+
+
+def submit(
+    directory: Path, kind: Kind, data: dict[str, Any], collected_at: float, sync: bool = True
+) -> Path:
+    """Leave a report for whichever process holds the spool, without taking its lock.
+
+    The file holds the kind, the data and the collection time; its sequence number and
+    report id are given when it is adopted (:meth:`Spool.adopt_incoming`). Written
+    atomically: the holder sees the whole file or nothing."""
+    if kind not in KINDS:
+        raise ValueError(f"unknown report kind {kind!r}")
+    incoming = directory / "incoming"
+    try:
+        incoming.mkdir(mode=0o700, parents=True, exist_ok=True)
+        path = incoming / f"{time.time_ns():020d}-{uuid.uuid4().hex[:12]}-{kind}.json"
+        item = {"kind": kind, "collected_at": collected_at, "data": data}
+        write_atomic(path, encode(item), sync=sync)
+    except OSError as exc:
+        raise AgentError(
+            f"cannot write the report into the spool {directory}: {exc.strerror or exc}"
+        ) from None
+    return path
+
+
 class Spool:
     def __init__(
         self,
@@ -103,13 +167,14 @@ class Spool:
         self.directory = Path(directory)
         self.queue_dir = self.directory / "queue"
         self.rejected_dir = self.directory / "rejected"
+        self.incoming_dir = self.directory / "incoming"
         self.state_path = self.directory / "state.json"
         self.max_count = max_count
         self.max_bytes = max_bytes
         self.max_rejected = max_rejected
         self.sync = sync
         try:
-            for d in (self.directory, self.queue_dir, self.rejected_dir):
+            for d in (self.directory, self.queue_dir, self.rejected_dir, self.incoming_dir):
                 d.mkdir(mode=0o700, parents=True, exist_ok=True)
         except OSError as exc:
             raise AgentError(
@@ -308,25 +373,65 @@ class Spool:
 
     # --- one process at a time -------------------------------------------------------------
 
-    @contextlib.contextmanager
-    def lock(self) -> Iterator[None]:
+    def lock(self) -> contextlib.AbstractContextManager[None]:
         """Hold the spool for this process: two agents on one spool would send twice."""
-        if sys.platform == "win32":
-            yield
-            return
-        import fcntl
+        return hold(self.directory)
 
-        fd = os.open(self.directory / "lock", os.O_RDWR | os.O_CREAT, 0o600)
+    # --- reports made by other commands ----------------------------------------------------
+
+    def incoming(self) -> list[Path]:
+        """Reports left by :func:`submit`, oldest first."""
         try:
+            names = sorted(p.name for p in self.incoming_dir.iterdir())
+        except FileNotFoundError:
+            return []
+        return [self.incoming_dir / n for n in names if INCOMING_NAME.match(n)]
+
+    def adopt_incoming(self) -> list[tuple[str, dict[str, Any]]]:
+        """Number and queue the reports left in ``incoming/``; the caller holds the lock.
+
+        Returns ``(file name, report)`` for each. The report is queued (and flushed to disk)
+        before its incoming file is deleted: a crash in between queues it twice, which the
+        server recognises by the run's or drill's own id."""
+        adopted: list[tuple[str, dict[str, Any]]] = []
+        self._clean_old_incoming_temporary_files()
+        for path in self.incoming():
             try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
-                raise AgentError(
-                    f"another agent is already using the spool {self.directory}"
-                ) from None
-            yield
-        finally:
-            os.close(fd)
+                item = json.loads(path.read_bytes())
+                kind, data = item["kind"], item["data"]
+                collected_at = float(item["collected_at"])
+                if kind not in KINDS or not isinstance(data, dict):
+                    raise ValueError(f"not a report of a known kind: {kind!r}")
+            except FileNotFoundError:
+                continue
+            except (OSError, ValueError, KeyError, TypeError) as exc:
+                logger.error("unreadable incoming report %s set aside: %s", path.name, exc)
+                with contextlib.suppress(OSError):
+                    os.replace(path, self.rejected_dir / f"incoming-{path.name}")
+                continue
+            report = self.add(kind, data, collected_at)
+            path.unlink()
+            adopted.append((path.name, report))
+        if adopted:
+            fsync_directory(self.incoming_dir, self.sync)
+        return adopted
+
+    def _clean_old_incoming_temporary_files(self) -> None:
+        # Only old ones: another command may be writing a report there right now.
+        limit = time.time() - INCOMING_TMP_MAX_AGE
+        for path in self.incoming_dir.glob(f"{TMP_PREFIX}*"):
+            with contextlib.suppress(OSError):
+                if path.stat().st_mtime < limit:
+                    path.unlink()
+
+    def rejection(self, report: dict[str, Any]) -> str | None:
+        """Why the server refused ``report``, if it was set aside."""
+        name = f"{int(report['sequence']):012d}-{report['kind']}.reason.json"
+        try:
+            reason = json.loads((self.rejected_dir / name).read_bytes())
+        except (OSError, ValueError):
+            return None
+        return str(reason.get("reason", "")) if isinstance(reason, dict) else None
 
     def summary(self) -> dict[str, Any]:
         by_kind: dict[str, int] = {kind: 0 for kind in KINDS}
@@ -338,6 +443,7 @@ class Spool:
             "bytes": self._bytes,
             "by_kind": by_kind,
             "rejected": len(self.rejected()),
+            "incoming": len(self.incoming()),
             "sequence": self.sequence,
             "dropped": dict(self.state.get("dropped", {})),
         }

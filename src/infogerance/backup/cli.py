@@ -101,7 +101,7 @@ def _time(snapshot: Snapshot) -> str:
 # -- commands ---------------------------------------------------------------------------
 def cmd_init(args: argparse.Namespace) -> int:
     repo = Repository.init(open_backend(_location(args)), _read_password(args))
-    print(f"created repository {repo.id[:10]} at {repo.backend.location} (format version 2)")
+    print(f"created repository {repo.id} at {repo.backend.location} (format version 2)")
     return 0
 
 

@@ -188,8 +188,12 @@ def record_drill(
     mismatches: int,
     asset_id: int | None = None,
     evidence: dict[str, Any] | None = None,
+    failures: list[str] | None = None,
 ) -> tuple[RestoreDrill, bool]:
-    """Record a restore drill: passed when every file came back identical."""
+    """Record a restore drill: passed when every file came back identical.
+
+    ``failures`` say what kept the restore from finishing (a damaged pack…): a drill with any
+    has failed, whatever the files compared before; they are kept in the evidence."""
     scope.require(actor, Perm.RECORD_OPERATIONS, repository.organization)
     existing = RestoreDrill.objects.filter(drill_id=drill_id).first()
     if existing is not None:
@@ -230,8 +234,8 @@ def record_drill(
         files_checked=files_checked,
         bytes_checked=bytes_checked,
         mismatches=mismatches,
-        passed=mismatches == 0 and files_checked > 0,
-        evidence=evidence or {},
+        passed=mismatches == 0 and files_checked > 0 and not failures,
+        evidence={**(evidence or {}), **({"failures": failures} if failures else {})},
         recorded_by=actor_label(actor)[:254],
     )
     record(
@@ -244,6 +248,7 @@ def record_drill(
             "passed": drill.passed,
             "files_checked": files_checked,
             "mismatches": mismatches,
+            "failures": len(failures or []),
             "rto_seconds": drill.rto_seconds,
             "rpo_seconds": drill.rpo_seconds,
         },

@@ -50,7 +50,7 @@ class BearerShortcutMiddleware:
     A request that carries a token is authenticated by the token alone: it never reads a
     session cookie (``request.user`` is anonymous, so the API's cookie authentication
     cannot apply), so the session, CSRF, login, second-factor, messages and lockout
-    middleware would only cost time (about a third of a heartbeat's CPU). Everything else
+    middleware would only cost time (about a tenth of a heartbeat's CPU). Everything else
     runs as for any request: the views, their exception handlers, the URL resolution, the
     response headers. Placed first in ``MIDDLEWARE``; other requests go on unchanged.
     """

@@ -159,12 +159,62 @@ class Performance(_Data):
     load1: Stat | None = None
 
 
+Hex64 = Annotated[str, Field(pattern=r"^[0-9a-f]{64}$")]
+Seconds = Annotated[float, Field(ge=0, le=10**9)]
+
+
+class BackupRunData(_Data):
+    """A backup run of the engine (``agent backup``); see docs/formats/agent.md."""
+
+    run_id: uuid.UUID
+    repository_id: Hex64
+    scope: Annotated[str, Field(min_length=1, max_length=200)]
+    started_at: AwareDatetime
+    finished_at: AwareDatetime
+    status: Literal["success", "partial", "failed"]
+    snapshot_id: Hex64 | None = None
+    snapshot_time: AwareDatetime | None = None
+    files: Count = 0
+    bytes_read: Count = 0
+    bytes_added: Count = 0
+    unreadable: Count = 0
+    verification: Literal["", "structure", "subset", "all"] = ""
+    verification_ok: bool | None = None
+    error: Annotated[str, Field(max_length=5000)] = ""
+
+
+class DrillEvidence(_Data):
+    manifest_sha256: Hex64 | None = None
+    restore_seconds: Seconds | None = None
+    check_seconds: Seconds | None = None
+    snapshot_age_seconds: float | None = None
+    include: LongText = ""
+    missing: Annotated[list[LongText], Field(max_length=20)] = []
+    mismatched: Annotated[list[LongText], Field(max_length=20)] = []
+
+
+class RestoreDrillData(_Data):
+    """A restore drill of the engine (``agent drill``); see docs/formats/agent.md."""
+
+    drill_id: uuid.UUID
+    repository_id: Hex64
+    snapshot_id: Hex64
+    snapshot_time: AwareDatetime
+    started_at: AwareDatetime
+    finished_at: AwareDatetime
+    files_checked: Count
+    bytes_checked: Count
+    mismatches: Count
+    errors: Annotated[list[LongText], Field(max_length=20)] = []
+    evidence: DrillEvidence = DrillEvidence()
+
+
 class Envelope(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     format: Literal["infogerance-agent/1"]
     report_id: uuid.UUID
-    kind: Literal["heartbeat", "inventory", "performance"]
+    kind: Literal["heartbeat", "inventory", "performance", "backup_run", "restore_drill"]
     sequence: Annotated[int, Field(ge=1, le=2**62)]
     collected_at: AwareDatetime
     agent_version: Annotated[str, Field(max_length=40)] = ""
@@ -191,6 +241,8 @@ DATA_MODELS: dict[str, type[_Data]] = {
     "heartbeat": Heartbeat,
     "inventory": Inventory,
     "performance": Performance,
+    "backup_run": BackupRunData,
+    "restore_drill": RestoreDrillData,
 }
 
 

@@ -30,7 +30,7 @@ from infogerance.audit.services import record
 from infogerance.core.actors import SystemActor
 from infogerance.core.services import service
 from infogerance.core.snapshots import changed, snapshot
-from infogerance.inventory import payload
+from infogerance.inventory import payload, report_kinds
 from infogerance.inventory.models import (
     Agent,
     Asset,
@@ -535,7 +535,9 @@ def ingest(agent: Agent, body: Any, *, actor: Any) -> list[tuple[str, str]]:
 
     Returns ``(report_id, "stored" | "duplicate")`` in the order sent. A report at or below
     the agent's highest stored sequence was stored before (its answer was lost): it is
-    acknowledged and not stored again."""
+    acknowledged and not stored again. Kinds that another app owns (backup runs, restore
+    drills) go to the handler it registered (:mod:`infogerance.inventory.report_kinds`),
+    which may also answer ``duplicate`` for a fact recorded before under its own id."""
     reports = payload.parse_reports(body)
     if len(reports) == 1 and reports[0][0].kind == "heartbeat":
         envelope, heartbeat_data = reports[0]
@@ -551,24 +553,28 @@ def ingest(agent: Agent, body: Any, *, actor: Any) -> list[tuple[str, str]]:
     heartbeat: payload.Heartbeat | None = None
     agent_version: str | None = None
     stored = 0
-    for envelope, data in reports:
+    for index, (envelope, data) in enumerate(reports):
         if envelope.sequence <= last_sequence:
             results.append((str(envelope.report_id), "duplicate"))
             continue
         last_sequence = envelope.sequence
-        stored += 1
+        outcome = "stored"
         if envelope.kind == "heartbeat":
             heartbeat = data
-        else:
+        elif envelope.kind in report_kinds.OWN_KINDS:
             if asset is None:
                 asset = Asset.objects.get(pk=agent.asset_id)
             if envelope.kind == "inventory":
                 _apply_inventory(agent, asset, envelope, data, now)
             else:
                 _apply_performance(agent, asset, envelope, data)
+        else:
+            outcome = _hand_over(agent, envelope, data, index)
+        if outcome == "stored":
+            stored += 1
         if envelope.agent_version:
             agent_version = envelope.agent_version
-        results.append((str(envelope.report_id), "stored"))
+        results.append((str(envelope.report_id), outcome))
     changes: dict[str, Any] = {
         "last_seen_at": connection.ops.adapt_datetimefield_value(now),
         "last_sequence": last_sequence,
@@ -581,6 +587,16 @@ def ingest(agent: Agent, body: Any, *, actor: Any) -> list[tuple[str, str]]:
         changes["memory_percent"] = heartbeat.memory_percent
     _update_agent(agent.pk, changes, stored)
     return results
+
+
+def _hand_over(agent: Agent, envelope: payload.Envelope, data: Any, index: int) -> str:
+    """A report of a kind another app stores, to the handler that app registered."""
+    handler = report_kinds.handler_for(envelope.kind)
+    if handler is None:
+        raise payload.PayloadError(
+            {f"reports[{index}].kind": [f"this server does not store {envelope.kind} reports"]}
+        )
+    return handler(report_kinds.AgentReport(agent, envelope, data, index))
 
 
 def _heartbeat_changes(
