@@ -13,8 +13,9 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.test import Client
 
 from infogerance.accounts.services import create_token
+from infogerance.audit.models import AuditEvent
 from infogerance.backups import services
-from infogerance.backups.models import BackupRun, RestoreDrill
+from infogerance.backups.models import BackupRepository, BackupRun, RestoreDrill
 
 pytestmark = pytest.mark.django_db
 UTC = dt.UTC
@@ -71,6 +72,43 @@ def test_repositories_are_per_client_and_declared_by_the_provider(world: Any) ->
         )
     assert set(caught.value.message_dict) == {"name", "location", "service_code", "repository_id"}
     assert repo.organization == world.victim
+
+
+def test_a_repository_is_changed_by_the_provider_only(world: Any) -> None:
+    repo = repository(world)
+    repository(world, name="archives")
+    url = f"/api/v1/backup-repositories/{repo.pk}"
+    restic_id = "0f" * 32
+    admin = api(world, "p_admin")
+
+    def patch(client: Client, body: Any) -> Any:
+        return client.patch(url, json.dumps(body), content_type="application/json")
+
+    before = AuditEvent.objects.count()
+    answer = patch(admin, {"repository_id": restic_id, "location": " s3:s3.example/victim "})
+    assert answer.status_code == 200, answer.content
+    assert (answer.json()["repository_id"], answer.json()["location"]) == (
+        restic_id,
+        "s3:s3.example/victim",
+    )
+    event = AuditEvent.objects.get(action="backups.repository_update")
+    assert event.before == {"location": "/srv/backups/victim", "repository_id": ""}
+    assert event.after == {"location": "s3:s3.example/victim", "repository_id": restic_id}
+    assert AuditEvent.objects.count() == before + 1
+    # The same values again: nothing changes, nothing is filed.
+    assert patch(admin, {"repository_id": restic_id}).status_code == 200
+    assert AuditEvent.objects.count() == before + 1
+    # Bad values name their fields and change nothing.
+    bad = patch(admin, {"name": "archives", "repository_id": "xyz", "service_code": "a b"})
+    assert bad.status_code == 400
+    assert set(bad.json()["errors"]) == {"name", "repository_id", "service_code"}
+    assert patch(admin, {"location": None}).status_code == 422  # no null to empty a field
+    repo.refresh_from_db()
+    assert (repo.name, repo.repository_id, repo.service_code) == ("principal", restic_id, "SAUV")
+    # The client's IT manager reads it but may not change it; another client finds nothing.
+    assert patch(api(world, "a_manager"), {"location": "/x"}).status_code == 403
+    assert patch(api(world, "b_manager"), {"location": "/x"}).status_code == 404
+    assert BackupRepository.objects.get(pk=repo.pk).location == "s3:s3.example/victim"
 
 
 def test_a_run_through_the_api_once(world: Any) -> None:

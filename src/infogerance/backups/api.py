@@ -12,7 +12,16 @@ from pydantic import Field
 
 from infogerance.backups import services
 from infogerance.backups.models import BackupRepository, BackupRun, RestoreDrill, RunStatus
-from infogerance.core.api import Id, Limit, Page, StrictSchema, actor_of, keyset_page, with_errors
+from infogerance.core.api import (
+    OMITTED,
+    Id,
+    Limit,
+    Page,
+    StrictSchema,
+    actor_of,
+    keyset_page,
+    with_errors,
+)
 from infogerance.tenancy import scope
 from infogerance.tenancy.models import Organization
 from infogerance.tenancy.roles import Perm
@@ -41,6 +50,14 @@ class RepositoryIn(StrictSchema):
     service_code: str = Field("", max_length=40)
     key_reference: str = Field("", max_length=300)
     repository_id: str = Field("", max_length=64)
+
+
+class RepositoryPatch(StrictSchema):
+    name: str = Field(OMITTED, min_length=1, max_length=100)
+    location: str = Field(OMITTED, min_length=1, max_length=500)
+    service_code: str = Field(OMITTED, max_length=40)
+    key_reference: str = Field(OMITTED, max_length=300)
+    repository_id: str = Field(OMITTED, max_length=64)
 
 
 class RunIn(StrictSchema):
@@ -167,6 +184,19 @@ def create_repository(request: HttpRequest, payload: RepositoryIn) -> Any:
 @router.get("/backup-repositories/{repository_id}", response=with_errors({200: RepositoryOut}))
 def get_repository(request: HttpRequest, repository_id: Id) -> Any:
     return _repository(request, repository_id)
+
+
+@router.patch(
+    "/backup-repositories/{repository_id}",
+    response=with_errors({200: RepositoryOut}),
+    summary="Change a repository's location, service, key reference or restic id",
+)
+def update_repository(request: HttpRequest, repository_id: Id, payload: RepositoryPatch) -> Any:
+    return services.update_repository(
+        _repository(request, repository_id),
+        actor=actor_of(request),
+        fields=payload.model_dump(exclude_unset=True),
+    )
 
 
 @router.get(

@@ -16,7 +16,7 @@ from infogerance.audit.services import record
 from infogerance.backups.models import BackupRepository, BackupRun, RestoreDrill, RunStatus
 from infogerance.core.actors import actor_label
 from infogerance.core.services import service
-from infogerance.core.snapshots import snapshot
+from infogerance.core.snapshots import changed, snapshot
 from infogerance.inventory.models import Asset
 from infogerance.tenancy import scope
 from infogerance.tenancy.models import Organization
@@ -31,6 +31,48 @@ def visible_repositories(user: Any) -> QuerySet[BackupRepository]:
     return scope.visible(BackupRepository, user, Perm.VIEW_INVENTORY).select_related("organization")
 
 
+REPOSITORY_FIELDS = ("name", "location", "service_code", "key_reference", "repository_id")
+
+
+def _clean_repository(
+    client: Organization, fields: dict[str, Any], exclude_pk: int | None = None
+) -> dict[str, str]:
+    """The repository's fields, trimmed and checked (errors name the field; nothing is
+    written)."""
+    errors: dict[str, list[str]] = {}
+    clean: dict[str, str] = {}
+    for name in sorted(set(fields) - set(REPOSITORY_FIELDS)):
+        errors[name] = [_("Unknown field.")]
+    for name in REPOSITORY_FIELDS:
+        if name not in fields:
+            continue
+        value = fields[name]
+        if not isinstance(value, str):
+            errors[name] = [_("Text is expected.")]
+            continue
+        clean[name] = value.strip()
+    if "name" in clean:
+        others = BackupRepository.objects.filter(organization=client, name=clean["name"])
+        if exclude_pk is not None:
+            others = others.exclude(pk=exclude_pk)
+        if not clean["name"]:
+            errors["name"] = [_("This field is required.")]
+        elif others.exists():
+            errors["name"] = [_("This client already has a repository of this name.")]
+    if "location" in clean and not clean["location"]:
+        errors["location"] = [_("This field is required.")]
+    if clean.get("service_code") and not SERVICE_CODE.match(clean["service_code"]):
+        errors["service_code"] = [_("A service code, as in the contract (e.g. SAUV).")]
+    if clean.get("repository_id") and not HEX.match(clean["repository_id"]):
+        errors["repository_id"] = [_("64 hexadecimal digits (the repository's config id).")]
+    for name, limit in (("name", 100), ("location", 500), ("key_reference", 300)):
+        if len(clean.get(name, "")) > limit:
+            errors[name] = [_("At most %(max)d characters.") % {"max": limit}]
+    if errors:
+        raise ValidationError(errors)
+    return clean
+
+
 @service
 def create_repository(
     *,
@@ -43,37 +85,56 @@ def create_repository(
     repository_id: str = "",
 ) -> BackupRepository:
     scope.require(actor, Perm.MANAGE_INVENTORY, client)
-    errors: dict[str, list[str]] = {}
     if client.kind != OrganizationKind.CLIENT:
-        errors["organization_id"] = [_("Choose a client organisation.")]
-    name, location = name.strip(), location.strip()
-    if not name:
-        errors["name"] = [_("This field is required.")]
-    elif BackupRepository.objects.filter(organization=client, name=name).exists():
-        errors["name"] = [_("This client already has a repository of this name.")]
-    if not location:
-        errors["location"] = [_("This field is required.")]
-    if service_code and not SERVICE_CODE.match(service_code):
-        errors["service_code"] = [_("A service code, as in the contract (e.g. SAUV).")]
-    if repository_id and not HEX.match(repository_id):
-        errors["repository_id"] = [_("64 hexadecimal digits (the repository's config id).")]
-    if errors:
-        raise ValidationError(errors)
-    repository = BackupRepository.objects.create(
-        organization=client,
-        name=name[:100],
-        location=location[:500],
-        service_code=service_code,
-        key_reference=key_reference.strip()[:300],
-        repository_id=repository_id,
+        raise ValidationError({"organization_id": [_("Choose a client organisation.")]})
+    clean = _clean_repository(
+        client,
+        {
+            "name": name,
+            "location": location,
+            "service_code": service_code,
+            "key_reference": key_reference,
+            "repository_id": repository_id,
+        },
     )
+    repository = BackupRepository.objects.create(organization=client, **clean)
     record(
         actor=actor,
         action="backups.repository_create",
         target=repository,
         tenant=client.tenant,
-        after=snapshot(repository, ["name", "location", "service_code", "key_reference"]),
+        after=snapshot(repository, list(REPOSITORY_FIELDS)),
     )
+    return repository
+
+
+@service
+def update_repository(
+    repository: BackupRepository, *, actor: Any, fields: dict[str, Any]
+) -> BackupRepository:
+    """Change what the platform knows of a repository: where it is, its service, where its
+    key is kept, its restic id (to link the runs that agents report). Its records stay."""
+    repository = (
+        BackupRepository.objects.select_for_update()
+        .select_related("organization")
+        .get(pk=repository.pk)
+    )
+    scope.require(actor, Perm.MANAGE_INVENTORY, repository.organization)
+    clean = _clean_repository(repository.organization, fields, exclude_pk=repository.pk)
+    before = snapshot(repository, list(REPOSITORY_FIELDS))
+    for name, value in clean.items():
+        setattr(repository, name, value)
+    old, new = changed(before, snapshot(repository, list(REPOSITORY_FIELDS)))
+    if new:
+        repository.save()
+        record(
+            actor=actor,
+            action="backups.repository_update",
+            target=repository,
+            tenant=repository.organization.tenant,
+            before=old,
+            after=new,
+        )
     return repository
 
 

@@ -257,9 +257,14 @@ def _sample(schema: dict[str, Any], components: dict[str, Any], name: str, world
         if key in schema:
             options = [s for s in schema[key] if s.get("type") != "null"]
             return _sample(options[0], components, name, world) if options else None
-    if name in PARAMETERS:
-        return value(name, world)
     kind = schema.get("type")
+    if name in PARAMETERS:
+        target = value(name, world)
+        # A body field named like a parameter points at the victim's object, unless it is
+        # text where the parameter is a number (a backup repository's restic id is not its
+        # platform id): then it is just text.
+        if not (kind == "string" and not isinstance(target, str)):
+            return target
     if "enum" in schema:
         return schema["enum"][0]
     if kind == "object":
