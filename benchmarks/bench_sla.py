@@ -205,9 +205,9 @@ def other_records(rng: random.Random, begin: float, month: float) -> list[dict[s
     return records
 
 
-def run_child(events: Path) -> tuple[float, float, int, dict[str, object]]:
+def run_child(events: Path) -> tuple[float, float, float, int, dict[str, object]]:
     """`infogerance sla evaluate` in a child process pinned to one core: wall seconds, CPU
-    seconds, peak RSS in bytes, the JSON it printed."""
+    seconds (user and system), peak RSS in bytes, the JSON it printed."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     command = [
         str(ROOT / ".venv" / "bin" / "infogerance"),
@@ -234,8 +234,8 @@ def run_child(events: Path) -> tuple[float, float, int, dict[str, object]]:
     if done.returncode != 0:
         sys.exit(f"sla evaluate failed ({done.returncode}): {done.stderr.decode()[-2000:]}")
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
-    return wall, cpu, after.ru_maxrss * 1024, json.loads(done.stdout)
+    user, system = after.ru_utime - before.ru_utime, after.ru_stime - before.ru_stime
+    return wall, user, system, after.ru_maxrss * 1024, json.loads(done.stdout)
 
 
 def phases(events: Path) -> dict[str, float]:
@@ -291,8 +291,12 @@ def main() -> int:
         print(f"  {lines:,} lines in {generated:.1f} s", flush=True)
     size = events.stat().st_size
     load = os.getloadavg()
-    wall, cpu, rss, output = run_child(events)
-    print(f"sla evaluate: {wall:.1f} s wall, {cpu:.1f} s CPU, peak {rss / 1024**2:,.0f} MiB")
+    wall, user, system, rss, output = run_child(events)
+    cpu = user + system
+    print(
+        f"sla evaluate: {wall:.1f} s wall, {cpu:.1f} s CPU ({user:.1f} user, {system:.1f} "
+        f"system), peak {rss / 1024**2:,.0f} MiB"
+    )
     split = phases(events)
     print("  in-process CPU: " + ", ".join(f"{k} {v:.1f} s" for k, v in split.items()))
     results = output["results"]

@@ -8,6 +8,7 @@ same as the platform's own ``measure``.
 from __future__ import annotations
 
 import json
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -15,8 +16,9 @@ import pytest
 
 from infogerance.cli import main
 from infogerance.contracts.loader import load_contract
-from infogerance.sla.eventsfile import read_events
+from infogerance.sla.eventsfile import TicketTable, read_events
 from infogerance.sla.measure import measure, result_to_json
+from infogerance.sla.records import TicketInfo
 from tests.sla.test_measure import CONTRACT
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
@@ -143,6 +145,29 @@ def test_json_output_is_the_platforms_measurement(
         "650.00",
     )
     assert output["summary"]["due"] == "650.00"
+
+
+def test_the_tickets_as_columns_measure_as_ticket_objects(tmp_path: Path) -> None:
+    data = read_events(write(tmp_path, LINES))
+    assert isinstance(data.tickets, TicketTable)
+    document = load_contract(CONTRACT + PENALTIES)
+    now = datetime.fromisoformat("2026-05-01T00:00:00+02:00")
+
+    def measured(tickets: Any) -> list[dict[str, Any]]:
+        result = measure(
+            document, "2026-03", tickets=tickets, logs=data.logs, other=data.other, now=now
+        )
+        return [result_to_json(r) for r in result.results]
+
+    expected = measured(dict(data.tickets))
+    assert measured(data.tickets) == expected
+    # Tickets that are not those of the logs, in their order: measured from the objects.
+    assert measured(dict(reversed(list(data.tickets.items())))) == expected
+    fewer = {ref: info for ref, info in data.tickets.items() if ref != "T3"}
+    without = measured(fewer)
+    assert without != expected
+    columns = [[getattr(info, name) for info in fewer.values()] for name in TicketInfo.__slots__]
+    assert measured(TicketTable(*columns)) == without  # columns, but not the logs' tickets
 
 
 def output_as_of(output: dict[str, Any]) -> Any:

@@ -17,6 +17,7 @@ from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import orjson
 import pytest
 from hypothesis import given, settings
@@ -1126,3 +1127,469 @@ def test_the_columns_are_the_lines_read_one_by_one(lines: list[dict[str, Any]]) 
         assert (problem.line, problem.field) == errors[0]
     else:
         assert read(*lines).problems == data.problems
+
+
+# --------------------------------------------------------------------------------------------
+# Reading by batches: what reading the lines one by one gives
+
+
+def line_by_line(data: bytes, on_error: str = "stop") -> EventsData:
+    """Every line through the line-by-line reader (its inlined fast path, else field by
+    field), none through the batches."""
+    reader = eventsfile._Reader("<events>", on_error == "stop")
+    return reader.finish(reader.lines(io.BytesIO(data), 0))
+
+
+def batched(data: bytes, on_error: str = "stop") -> EventsData:
+    return read_events(io.BytesIO(data), on_error=on_error)
+
+
+def outcome(reading: Any, data: bytes, on_error: str) -> Any:
+    """What a reading gives, comparable: the tickets, logs, records and problems (the logs'
+    codes aside), or the error."""
+    try:
+        got = reading(data, on_error)
+    except EventsFileError as error:
+        return ("stopped", str(error), error.problem)
+    return (
+        list(got.tickets.items()),
+        list(got.logs.refs),
+        logs_of(got),
+        got.other,
+        got.problems,
+        got.lines,
+    )
+
+
+def same_as_line_by_line(data: bytes) -> None:
+    for on_error in ("stop", "skip"):
+        expected = outcome(line_by_line, data, on_error)
+        assert outcome(batched, data, on_error) == expected
+        assert outcome(slow_read, data, on_error) == expected
+
+
+@pytest.fixture
+def small_batches(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Blocks of 512 bytes and pieces of 3 lines: batch and piece boundaries everywhere."""
+    monkeypatch.setattr(eventsfile, "_BLOCK", 512)
+    monkeypatch.setattr(eventsfile, "_PIECE", 3)
+
+
+@pytest.fixture
+def taken(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """What each call of the batch reader returned (-1: left to the line-by-line reader)."""
+    results: list[int] = []
+    fast_batch = eventsfile._Reader.fast_batch
+
+    def spy(self: Any, *args: Any) -> int:
+        results.append(fast_batch(self, *args))
+        return results[-1]
+
+    monkeypatch.setattr(eventsfile._Reader, "fast_batch", spy)
+    return results
+
+
+ZONES = {"Z": 0, "+01:00": 60, "-05:30": -330, "+00:00": 0, "-00:00": 0, "+14:00": 840}
+
+
+def instant(n: int) -> str:
+    """A different instant for each ``n``, in one of the shapes exports write: each zone,
+    no fraction or 1 to 7 digits of it (the seventh truncated)."""
+    when = datetime(2026, 3, 1, tzinfo=UTC) + timedelta(minutes=37 * n, microseconds=1001 * n)
+    zone = list(ZONES)[n % len(ZONES)]
+    local = (when + timedelta(minutes=ZONES[zone])).replace(tzinfo=None)
+    places = n % 8
+    text = local.isoformat(timespec="seconds")
+    if places:
+        text += "." + f"{local.microsecond:06d}{n % 10}"[:places]
+    return text + zone
+
+
+def tickets_file(count: int, *, shuffle: bool = False, prefix: str = "INC") -> list[dict[str, Any]]:
+    """``count`` tickets of a few events each, in instants of every shape, with priorities,
+    causes, ticket kinds and nulls; grouped by ticket (or shuffled)."""
+    lines: list[dict[str, Any]] = []
+    n = 0
+    for t in range(count):
+        ref = f"{prefix}-{t:05d}"
+        lines.append(
+            created(
+                ref,
+                at=instant(n),
+                service=("MAIL", "ERP", "OPS")[t % 3],
+                status="new",
+                priority=f"P{t % 4 + 1}",
+                ticket_kind=(None, "request", "incident", "problem")[t % 4],
+            )
+        )
+        later: list[tuple[str, dict[str, Any]]] = [
+            ("assigned", {"status": "assigned"}),
+            ("status", {"status": "intervention_started", "priority": None}),
+            ("comment", {}),
+            ("priority", {"priority": "P1"}),
+            ("status", {"status": "resolved", "cause": ("client", None)[t % 2]}),
+        ]
+        for seq, (kind, fields) in enumerate(later[: 2 + t % 4], start=2):
+            n += 1
+            lines.append(event(ref, seq, kind, at=instant(n), **fields))
+    if shuffle:
+        random.Random(count).shuffle(lines)
+    return lines
+
+
+def test_a_large_file_is_read_by_batches(taken: list[int]) -> None:
+    lines = tickets_file(400)
+    data = jsonl(*lines, *VALID[9:])
+    same_as_line_by_line(data)
+    # One batch, its ticket events all stored at once, its other records one by one.
+    assert taken == [len(VALID[9:])] * len(taken)
+    expected = line_by_line(data)
+    got = batched(data)
+    assert got.tickets == expected.tickets
+    assert isinstance(got.tickets, eventsfile.TicketTable)
+
+
+def test_small_batches_and_pieces(small_batches: None, taken: list[int]) -> None:
+    same_as_line_by_line(jsonl(*tickets_file(60), *VALID))
+    assert sum(result >= 0 for result in taken) > 10
+
+
+def test_a_file_in_random_order(taken: list[int]) -> None:
+    same_as_line_by_line(jsonl(*tickets_file(300, shuffle=True)))
+    # Most events cannot be stored at once: the next batches go line by line.
+    same_as_line_by_line(jsonl(*tickets_file(2000, shuffle=True)))
+
+
+def test_lines_longer_than_a_block(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(eventsfile, "_BLOCK", 16)
+    same_as_line_by_line(jsonl(*tickets_file(5), *VALID))
+    same_as_line_by_line(jsonl(*tickets_file(5))[:-1])  # the last line without "\n"
+
+
+def test_a_batch_with_every_kind_of_record(small_batches: None) -> None:
+    same_as_line_by_line(jsonl(*VALID))
+    lines = list(VALID)
+    random.Random(3).shuffle(lines)
+    same_as_line_by_line(jsonl(*lines))
+
+
+BAD_LINES = [
+    '{"type": "outage", "id": ',  # not JSON
+    '{"type":"ticket_event","ticket":"INC-00001","seq":9,"at":"2026-03-09T00:00:00Z"}'
+    ',{"type":"ticket_event","ticket":"INC-00002","seq":9,"at":"2026-03-09T00:00:00Z",'
+    '"kind":"comment"}',  # two objects on one line
+    '{"type":"ticket_event","ticket":"INC-00001","seq":9,"at":"2026-03-09T00:00:00Z",'
+    '"kind":"comment","note":[{}',  # an array over two lines...
+    "{}]}",  # ...with the next one
+    '{"type":"ticket_event","ticket":"INC-00001},',  # a string over two lines...
+    '{1","seq":9,"at":"2026-03-09T00:00:00Z","kind":"comment"}',  # ...with the next one
+    "[1, 2]",
+    "null",
+    "",
+    "   ",
+    "{}",
+    orjson.dumps(event("INC-00001", 9, at="2026-03-09T00:00:00")).decode(),  # no offset
+    orjson.dumps(event("INC-00001", 9, at="2026-03-09T00:00:00.+01:00")).decode(),
+    orjson.dumps(event("INC-00001", 9, at="2026-02-29T00:00:00Z")).decode(),
+    orjson.dumps(event("INC-00001", 9, at="2026-03-09T24:00:00Z")).decode(),
+    orjson.dumps(event("INC-00001", 9, at="2026-03-09T09:00:00+24:00")).decode(),
+    orjson.dumps(event("INC-00001", 9, at="２０２６-03-09T09:00:00Z")).decode(),
+    orjson.dumps(event("INC-00001", 9, at=20260309)).decode(),
+    orjson.dumps(event("INC-00001", 9, sttus="new")).decode(),
+    orjson.dumps(event("INC-00001", 9, status=None, kind="status")).decode(),
+    orjson.dumps(event("INC-00001", 9, kind="status", status=["new"])).decode(),
+    orjson.dumps(event("INC-00001", 9, priority={"P": 1})).decode(),
+    orjson.dumps(event("INC-00001", 9, priority="")).decode(),
+    orjson.dumps(event("INC-00001", 9, kind="priority", priority=None)).decode(),
+    orjson.dumps(event("INC-00001", 9, cause="weather")).decode(),
+    orjson.dumps(event("INC-00001", 9, cause=[])).decode(),
+    orjson.dumps(event("INC-00001", 9, service=None)).decode(),
+    orjson.dumps(event("INC-00001", 9, ticket_kind=None)).decode(),
+    orjson.dumps(event("INC-00001", 2**63)).decode(),
+    orjson.dumps(event("INC-00001", 0)).decode(),
+    orjson.dumps(event("INC-00001", True)).decode(),
+    orjson.dumps(event("INC-00001", 9.0)).decode(),  # type: ignore[arg-type]
+    orjson.dumps(event("", 9)).decode(),
+    orjson.dumps(event(None, 9)).decode(),  # type: ignore[arg-type]
+    orjson.dumps(created("INC-09999", service="")).decode(),
+    orjson.dumps({k: v for k, v in created("INC-09999").items() if k != "service"}).decode(),
+    orjson.dumps(created("INC-09999", ticket_kind="change")).decode(),
+    orjson.dumps({k: v for k, v in event("INC-00001", 9).items() if k != "kind"}).decode(),
+    orjson.dumps(event("INC-00001", 2, kind="comment")).decode(),  # a seq given twice
+    orjson.dumps(created("INC-00001", seq=9)).decode(),  # a second created event
+    orjson.dumps(event("INC-77777", 2)).decode(),  # an unknown ticket
+    orjson.dumps(outage("O1", cause="meteor")).decode(),
+    orjson.dumps(outage("O1", end="2026-03-10T13:00:00+01:00")).decode(),
+    '\ufeff{"type":"outage"}',  # a byte order mark not at the start of the file
+]
+
+
+@pytest.mark.parametrize("where", [0, 1, 2, 3, 50, 209])
+@pytest.mark.parametrize("bad", range(len(BAD_LINES)), ids=lambda n: f"bad{n}")
+def test_a_bad_line_in_a_batch_is_reported_on_its_own_line(
+    small_batches: None, bad: int, where: int
+) -> None:
+    lines: list[dict[str, Any] | str] = [*tickets_file(35), outage("O1")]
+    lines.insert(where, BAD_LINES[bad])
+    if BAD_LINES[bad].endswith("[{}") or BAD_LINES[bad].endswith("},"):
+        lines.insert(where + 1, BAD_LINES[bad + 1])
+    same_as_line_by_line(jsonl(*lines))
+
+
+@pytest.mark.parametrize("bad", range(len(BAD_LINES)), ids=lambda n: f"bad{n}")
+def test_a_bad_line_in_a_large_batch(bad: int) -> None:
+    lines: list[dict[str, Any] | str] = [*tickets_file(400)]
+    lines.insert(1234, BAD_LINES[bad])
+    data = jsonl(*lines)
+    same_as_line_by_line(data)
+    if bad == 0:
+        with pytest.raises(EventsFileError) as caught:
+            batched(data)
+        assert caught.value.problem.line == 1235
+        assert str(caught.value).startswith("<events>:1235: the line is not valid JSON (")
+
+
+def test_an_instant_the_fast_path_does_not_take(small_batches: None) -> None:
+    lines: list[dict[str, Any] | str] = list(tickets_file(30))
+    lines.insert(40, event("INC-00003", 9, at="2026-03-09T10:00:00"))
+    with pytest.raises(EventsFileError) as caught:
+        batched(jsonl(*lines))
+    assert str(caught.value) == (
+        '<events>:41: at: "2026-03-09T10:00:00" has no UTC offset: '
+        "add it (2026-03-09T10:00:00+01:00, say) or write Z for UTC"
+    )
+    # Seven digits of fraction: not a fast shape, but a valid instant (truncated).
+    lines[40] = event("INC-00003", 9, at="2026-03-09T10:00:00.1234567-02:00")
+    data = batched(jsonl(*lines))
+    assert data.problems == []
+    assert micros(at("2026-03-09T12:00:00.123456Z")) in logs_of(data)["INC-00003"].times
+
+
+def test_out_of_order_events_across_a_batch_boundary(small_batches: None) -> None:
+    first = [created("T1", at="2026-03-02T09:00:00+01:00")]
+    first += [event("T1", seq, at=f"2026-03-02T1{seq}:00:00+01:00") for seq in (2, 3, 4)]
+    filler = tickets_file(10)
+    later = [
+        event("T1", 6, at="2026-03-02T10:30:00+01:00"),  # after seq 4, but earlier: a warning
+        event("T1", 5, at="2026-03-02T15:00:00+01:00"),  # below the last seq: replayed
+        event("T1", 3, kind="assigned", at="2026-03-02T16:00:00+01:00"),  # seq 3 twice
+    ]
+    data = jsonl(*first, *filler, *later)
+    same_as_line_by_line(data)
+    line = len(first) + len(filler) + 1
+    got = batched(data, "skip")
+    assert [(p.line, p.field, p.action) for p in got.problems] == [
+        (line, "at", "warning"),
+        (line + 1, "at", "warning"),
+        (line + 2, "seq", "skipped"),
+        (line + 2, "ticket", "skipped"),
+    ]
+    assert "T1" not in got.tickets
+    with pytest.raises(EventsFileError) as caught:
+        batched(data)
+    assert caught.value.problem.line == line + 2
+    assert caught.value.problem.message.startswith(
+        'ticket "T1" already has an event with seq 3 (a comment event at 2026-03-02T13:00:00+01:00)'
+    )
+    # Without the seq given twice: every event kept, in (at, seq) order.
+    data = jsonl(*first, *filler, *later[:2])
+    same_as_line_by_line(data)
+    log = logs_of(batched(data))["T1"]
+    instants = [first[0], later[0], *first[1:], later[1]]  # seqs 1, 6, 2, 3, 4, 5
+    assert log.times == tuple(micros(at(line["at"])) for line in instants)
+
+
+def test_a_created_event_across_a_batch_boundary(small_batches: None) -> None:
+    # T1's events before its created event, in an earlier batch: replayed in line order.
+    lines = [
+        event("T1", 3, at="2026-03-02T11:00:00Z"),
+        *tickets_file(8),
+        event("T1", 2, at="2026-03-02T10:00:00Z"),
+        created("T1", at="2026-03-02T09:00:00Z", priority="P9"),
+        *tickets_file(3, prefix="REQ"),
+    ]
+    same_as_line_by_line(jsonl(*lines))
+    data = batched(jsonl(*lines))
+    assert list(data.tickets)[:1] == ["INC-00000"]
+    assert data.tickets["T1"] == TicketInfo("T1", "MAIL")
+
+
+@st.composite
+def odd_instants(draw: st.DrawFn) -> str:
+    """Instants near the shapes of the fast path, valid or not."""
+    year = draw(st.sampled_from([1, 4, 100, 1600, 1900, 1969, 1970, 2000, 2024, 2026, 9999, 0]))
+    parts = [
+        f"{year:04d}",
+        f"{draw(st.integers(0, 13)):02d}",
+        f"{draw(st.integers(0, 32)):02d}",
+        f"{draw(st.integers(0, 24)):02d}",
+        f"{draw(st.integers(0, 60)):02d}",
+        f"{draw(st.integers(0, 60)):02d}",
+    ]
+    text = f"{parts[0]}-{parts[1]}-{parts[2]}T{parts[3]}:{parts[4]}:{parts[5]}"
+    if draw(st.booleans()):
+        text += "." + draw(st.text("0123456789", max_size=8))
+    zone = draw(
+        st.sampled_from(["Z", "z", "", "+", "-"])
+        | st.builds(
+            "{}{:02d}:{:02d}".format,
+            st.sampled_from("+-"),
+            st.integers(0, 24),
+            st.integers(0, 60),
+        )
+    )
+    text += zone
+    if draw(st.integers(0, 9)) == 0:  # a character changed
+        i = draw(st.integers(0, len(text) - 1))
+        text = text[:i] + draw(st.sampled_from("x9:-+. Té\x00")) + text[i + 1 :]
+    return text
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(odd_instants(), min_size=1, max_size=40))
+def test_fast_instants_read_what_the_strict_check_accepts(texts: list[str]) -> None:
+    joined = "".join(texts).encode("ascii", "replace")
+    lengths = np.array([len(text) for text in texts], dtype=np.int64)
+    us, offset, read_ = eventsfile._fast_instants(joined, lengths)
+    for n, text in enumerate(texts):
+        accepted = eventsfile._accepted_instant(text)
+        if read_[n]:
+            assert accepted is not None, text
+            assert int(us[n]) == micros(accepted), text
+            utc_offset = accepted.utcoffset()
+            assert utc_offset is not None
+            assert int(offset[n]) * 60 == utc_offset.total_seconds(), text
+
+
+def test_fast_instants_read_every_common_shape() -> None:
+    texts = [instant(n) for n in range(96)]
+    texts += ["2026-03-02T08:00:00-00:00", "2026-03-02T08:00:00+23:59", "0001-01-01T00:00:00Z"]
+    lengths = np.array([len(text) for text in texts])
+    us, offset, read_ = eventsfile._fast_instants("".join(texts).encode(), lengths)
+    for n, text in enumerate(texts):
+        seven_places = n < 96 and n % 8 == 7  # left to the strict check
+        assert read_[n] != seven_places, text
+        if read_[n]:
+            assert int(us[n]) == micros(at(text))
+            assert timedelta(minutes=int(offset[n])) == at(text).utcoffset()
+
+
+def file_lines(bad_lines: bool) -> st.SearchStrategy[list[dict[str, Any] | str]]:
+    """Lines of a few tickets (seqs given twice, created events missing or repeated, seqs
+    in another order than instants…), with records, in any order; and some invalid lines
+    (``bad_lines``)."""
+
+    def ticket_event(
+        ticket: str, seq: int, kind: str, minutes: int, zone: int, extra: dict[str, Any]
+    ) -> dict[str, Any]:
+        when = datetime(2026, 3, 2, 8, tzinfo=UTC) + timedelta(minutes=minutes)
+        text = when.astimezone(timezone(timedelta(minutes=zone))).isoformat()
+        line = event(ticket, seq, kind, at=text.replace("+00:00", "Z"), **extra)
+        if kind == "created":
+            line["service"] = "MAIL"
+        if kind in ("status", "priority") and not line.get(kind):
+            line[kind] = "resolved" if kind == "status" else "P3"
+        return line
+
+    events = st.builds(
+        ticket_event,
+        st.sampled_from(["T1", "T2", "T3"]),
+        st.integers(1, 6),
+        st.sampled_from(["created", "comment", "status", "priority", "assigned"]),
+        st.integers(0, 300),
+        st.sampled_from([0, 60, -330]),
+        st.fixed_dictionaries(
+            {},
+            optional={
+                "status": st.sampled_from(["new", "resolved", "closed", None]),
+                "priority": st.sampled_from(["P1", "P2", None]),
+                "cause": st.sampled_from(["client", "provider", None]),
+            },
+        ),
+    )
+    records = st.sampled_from([*VALID[9:], outage("O1", cause="client"), outage("O1")])
+    line = st.one_of(events, events, events, records)
+    if bad_lines:
+        line |= st.sampled_from(BAD_LINES)
+    return st.lists(line, min_size=1, max_size=30)
+
+
+@settings(max_examples=300, deadline=None)
+@given(file_lines(bad_lines=False))
+def test_batches_read_as_line_by_line(lines: list[dict[str, Any] | str]) -> None:
+    data = jsonl(*lines)
+    with pytest.MonkeyPatch.context() as patch:
+        results: list[int] = []
+        fast_batch = eventsfile._Reader.fast_batch
+
+        def spy(self: Any, *args: Any) -> int:
+            results.append(fast_batch(self, *args))
+            return results[-1]
+
+        patch.setattr(eventsfile._Reader, "fast_batch", spy)
+        patch.setattr(eventsfile, "_BLOCK", 256)
+        patch.setattr(eventsfile, "_PIECE", 4)
+        same_as_line_by_line(data)
+        assert results and min(results) >= 0  # every batch read at once
+    same_as_line_by_line(data)
+
+
+@settings(max_examples=300, deadline=None)
+@given(file_lines(bad_lines=True))
+def test_batches_with_bad_lines_read_as_line_by_line(lines: list[dict[str, Any] | str]) -> None:
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(eventsfile, "_BLOCK", 256)
+        patch.setattr(eventsfile, "_PIECE", 4)
+        same_as_line_by_line(jsonl(*lines))
+    same_as_line_by_line(jsonl(*lines))
+
+
+# --------------------------------------------------------------------------------------------
+# The tickets as columns
+
+
+def test_the_ticket_table_is_a_mapping() -> None:
+    table = eventsfile.TicketTable(
+        ("T1", "T2"), ("MAIL", "ERP"), ("incident", "request"), ("client", "")
+    )
+    expected = {
+        "T1": TicketInfo("T1", "MAIL", "incident", "client"),
+        "T2": TicketInfo("T2", "ERP", "request", ""),
+    }
+    assert table == expected
+    assert expected == table
+    assert list(table) == ["T1", "T2"]
+    assert len(table) == 2
+    assert table["T2"] == expected["T2"]
+    assert table.get("T3") is None
+    assert "T1" in table
+    assert "T3" not in table
+    assert dict(table.items()) == expected
+    assert repr(table) == f"TicketTable({expected!r})"
+    assert table.columns() == (
+        ("T1", "T2"),
+        ["MAIL", "ERP"],
+        ["incident", "request"],
+        ["client", ""],
+    )
+    # A change: a plain dictionary inside, no more columns.
+    table["T3"] = TicketInfo("T3", "OPS")
+    del table["T1"]
+    assert table.columns() is None
+    assert list(table) == ["T2", "T3"]
+    assert table == {"T2": expected["T2"], "T3": TicketInfo("T3", "OPS")}
+    with pytest.raises(KeyError):
+        table["T1"]
+    with pytest.raises(ValueError, match="lengths"):
+        eventsfile.TicketTable(("T1",), (), (), ())
+    assert eventsfile.TicketTable() == {}
+
+
+def test_the_tickets_are_in_the_order_of_their_created_events() -> None:
+    data = read(
+        event("T2", 2, at="2026-03-02T10:00:00Z"),
+        created("T1"),
+        created("T2", at="2026-03-02T08:00:00Z"),
+        created("T3"),
+    )
+    assert list(data.tickets) == list(data.logs.refs) == ["T1", "T2", "T3"]

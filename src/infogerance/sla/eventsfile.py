@@ -6,10 +6,10 @@ JSON object per line, each with a ``type`` (``ticket_event``, ``outage``, ``main
 described field by field in ``docs/formats/events.md`` (a JSON Schema of one line is
 ``docs/formats/events.schema.json``); this module is its reader. Plain Python, no Django.
 
-:func:`read_events` returns an :class:`EventsData`: the tickets (:class:`TicketInfo`), the
-events of every ticket as columns (:class:`~infogerance.helpdesk.clocks.TicketLogs`, what the
-clocks replay), the other records as an :class:`~infogerance.sla.metrics.OtherData` (in file
-order), and the problems found.
+:func:`read_events` returns an :class:`EventsData`: the tickets (a :class:`TicketTable`, a
+mapping to :class:`TicketInfo` kept as columns), the events of every ticket as columns
+(:class:`~infogerance.helpdesk.clocks.TicketLogs`, what the clocks replay), the other records
+as an :class:`~infogerance.sla.metrics.OtherData` (in file order), and the problems found.
 
 What the reader checks
 ----------------------
@@ -37,32 +37,47 @@ Errors, by ``on_error``:
 
 Speed
 -----
-Ticket events are most of a file (millions of lines), so they take a hand-inlined fast path:
-``orjson.loads``, one subset test of the keys, a few ``type(x) is`` tests, a cheap shape test of
-the instant and ``datetime.fromisoformat``. A line the fast path does not accept whole goes to
-the slow path, which validates it field by field and names the first fault; the fast path
-only ever accepts lines the slow path accepts. An accepted event is three 64-bit integers in
-``array`` columns (seq, epoch microseconds, and a code packing kind, status, UTC offset,
-priority and ticket), not a tuple of objects: a few dozen bytes instead of a few hundred, and
-:meth:`~infogerance.helpdesk.clocks.TicketLogs.from_columns` replays them all at once. An
-event that comes after its ticket's last one (in ``seq`` and in ``at``) is stored in place;
-one earlier in ``at`` only adds a warning; a ``created`` event that is not the ticket's first
-line, or a ``seq`` not above the ticket's last, makes the ticket *irregular*: its events are
-then kept aside and replayed in line order, on row lists, before the first error is raised or
-at the end of the file, so that every error, warning and line number is what reading the
-lines one by one in that order gives. The cyclic garbage collector is paused while reading
+Ticket events are most of a file (millions of lines). An accepted event is three 64-bit
+integers in ``array`` columns (seq, epoch microseconds, and a code packing kind, status, UTC
+offset, priority and ticket), not a tuple of objects: a few dozen bytes instead of a few
+hundred, and :meth:`~infogerance.helpdesk.clocks.TicketLogs.from_columns` replays them all at
+once. An event that comes after its ticket's last one (in ``seq`` and in ``at``) is stored in
+place; one earlier in ``at`` only adds a warning; a ``created`` event that is not the ticket's
+first line, or a ``seq`` not above the ticket's last, makes the ticket *irregular*: its events
+are then kept aside and replayed in line order, on row lists, before the first error is raised
+or at the end of the file, so that every error, warning and line number is what reading the
+lines one by one in that order gives.
+
+The file is read by blocks of 2 MiB, and the lines of a block as one batch
+(:meth:`_Reader.fast_batch`): one ``orjson.loads`` per few thousand lines (an array of them,
+each line checked to be one element of it), the fields of the ticket events taken as columns
+and checked at once (kinds, statuses, priorities and causes looked up in maps that validate
+them, types checked per column, the instants of the shapes exports write parsed by numpy,
+:func:`_fast_instants`, the others by the strict check), then which events come after their
+ticket's last one, found for the whole batch and stored at once; the others go one by one
+through the same code as line by line. The first invalid line of a batch sends the whole
+batch to the line-by-line reader, which reports it: the batch only ever takes what the line
+by line reader accepts, with the same values, errors and warnings. The line-by-line reader
+(:meth:`_Reader.lines`) has its own hand-inlined fast path for ticket events (``orjson.loads``,
+a subset test of the keys, a few ``type(x) is`` tests, a cheap shape test of the instant and
+``datetime.fromisoformat``), and a slow path that validates a line field by field and names
+its first fault. The tickets are columns too (service, kind and cause, by ticket number), not
+a million :class:`TicketInfo` objects. The cyclic garbage collector is paused while reading
 (see :func:`read_events`).
 """
 
 from __future__ import annotations
 
 import codecs
+import io
+import operator
 import os
 from array import array
 from bisect import bisect_left
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator, Mapping, MutableMapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, timezone
+from itertools import repeat
 from operator import itemgetter
 from typing import IO, Any, Final, Literal
 
@@ -94,6 +109,7 @@ __all__ = [
     "EventsData",
     "EventsFileError",
     "Problem",
+    "TicketTable",
     "read_events",
 ]
 
@@ -254,16 +270,88 @@ class EventsFileError(ValueError):
             super().__init__(f"{where}: {problem.field}: {problem.message}")
 
 
+class TicketTable(MutableMapping[str, TicketInfo]):
+    """The tickets of an events file: each ticket's :class:`TicketInfo` by its id, kept as
+    columns (``refs[i]``'s service, kind and cause are ``services[i]``, ``kinds[i]`` and
+    ``causes[i]``, a cause ``""`` when not attributed) and built when asked for: a million
+    tickets need no million objects. :meth:`columns` gives the columns, in the order of the
+    mapping, to whoever can use them (the measure). Setting or deleting a ticket turns the
+    table into a plain dictionary inside; :meth:`columns` then gives ``None``."""
+
+    __slots__ = ("_causes", "_dict", "_kinds", "_position", "_refs", "_services")
+
+    def __init__(
+        self,
+        refs: Iterable[str] = (),
+        services: Iterable[str] = (),
+        kinds: Iterable[str] = (),
+        causes: Iterable[str] = (),
+    ) -> None:
+        self._refs = tuple(refs)
+        self._services, self._kinds, self._causes = list(services), list(kinds), list(causes)
+        if not len(self._refs) == len(self._services) == len(self._kinds) == len(self._causes):
+            raise ValueError("columns of different lengths")
+        self._position: dict[str, int] | None = None
+        self._dict: dict[str, TicketInfo] | None = None
+
+    def columns(self) -> tuple[tuple[str, ...], list[str], list[str], list[str]] | None:
+        """``(refs, services, kinds, causes)`` (not to be changed), or ``None`` once the
+        table was changed."""
+        if self._dict is not None:
+            return None
+        return self._refs, self._services, self._kinds, self._causes
+
+    def _positions(self) -> dict[str, int]:
+        if self._position is None:
+            self._position = {ref: n for n, ref in enumerate(self._refs)}
+        return self._position
+
+    def _plain(self) -> dict[str, TicketInfo]:
+        if self._dict is None:
+            columns = (self._refs, self._services, self._kinds, self._causes)
+            self._dict = dict(zip(self._refs, map(TicketInfo, *columns), strict=True))
+            self._refs, self._services, self._kinds, self._causes = (), [], [], []
+            self._position = None
+        return self._dict
+
+    def __getitem__(self, ref: str) -> TicketInfo:
+        if self._dict is not None:
+            return self._dict[ref]
+        n = self._positions()[ref]
+        return TicketInfo(ref, self._services[n], self._kinds[n], self._causes[n])
+
+    def __contains__(self, ref: object) -> bool:
+        if self._dict is not None:
+            return ref in self._dict
+        return ref in self._positions()
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._refs if self._dict is None else self._dict)
+
+    def __len__(self) -> int:
+        return len(self._refs if self._dict is None else self._dict)
+
+    def __setitem__(self, ref: str, info: TicketInfo) -> None:
+        self._plain()[ref] = info
+
+    def __delitem__(self, ref: str) -> None:
+        del self._plain()[ref]
+
+    def __repr__(self) -> str:
+        return f"TicketTable({dict(self.items())!r})"
+
+
 @dataclass
 class EventsData:
     """What an events file holds, ready for the measures.
 
-    ``logs`` holds the events of every ticket of ``tickets`` (columns, each ticket's events
-    in ``(at, seq)`` order, see :class:`~infogerance.helpdesk.clocks.TicketLogs`).
+    ``tickets`` are a :class:`TicketTable` when read from a file. ``logs`` holds the events
+    of every ticket of ``tickets``, in the same order (columns, each ticket's events in
+    ``(at, seq)`` order, see :class:`~infogerance.helpdesk.clocks.TicketLogs`).
     ``problems`` are in line order; ``lines`` counts every line read, blank ones included.
     """
 
-    tickets: dict[str, TicketInfo] = field(default_factory=dict)
+    tickets: MutableMapping[str, TicketInfo] = field(default_factory=dict)
     logs: TicketLogs = field(default_factory=lambda: TicketLogs.from_rows({}))
     other: OtherData = field(default_factory=OtherData)
     problems: list[Problem] = field(default_factory=list)
@@ -273,7 +361,7 @@ class EventsData:
 def read_events(
     source: str | os.PathLike[str] | IO[bytes], *, on_error: str = "stop"
 ) -> EventsData:
-    """Read an events file (a path, or a binary stream read line by line).
+    """Read an events file (a path, or a binary stream, read by blocks).
 
     ``on_error="stop"`` raises :class:`EventsFileError` at the first error; ``"skip"`` leaves
     bad lines, and every ticket that had one, out, and reports them in ``problems`` (see the
@@ -419,6 +507,122 @@ def _instant(obj: dict[str, Any], name: str, what: str, required: bool = True) -
     if at is None or at.tzinfo is None or not _rfc3339(value):
         raise _Bad(name, f"{_show(value)} is not a valid RFC 3339 instant ({example})")
     return at
+
+
+def _accepted_instant(text: str) -> datetime | None:
+    """The instant of ``text`` when :func:`_instant` accepts it, else ``None``."""
+    try:
+        at = datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    return at if at.tzinfo is not None and _rfc3339(text) else None
+
+
+# The shapes of instant that exports write, read for many lines at once: the characters of
+# ``YYYY-MM-DDTHH:MM:SS[.f{1,6}](Z|+HH:MM|-HH:MM)`` as a matrix, a row per position.
+_DATE: Final = np.frombuffer(b"0000-00-00T00:00:00", dtype=np.uint8)
+_DATE_LOW: Final = _DATE[:, None]  # the character, or the lowest digit
+_DATE_SPAN: Final = (np.frombuffer(b"9999-99-99T99:99:99", dtype=np.uint8) - _DATE)[:, None]
+_PLACE_VALUE: Final = 10 ** np.arange(5, -1, -1, dtype=np.int64)
+_MONTH_DAYS: Final = np.array([0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31], dtype=np.int64)
+_I64 = npt.NDArray[np.int64]
+_BOOL = npt.NDArray[np.bool_]
+
+
+def _fast_instants(joined: bytes, lengths: _I64) -> tuple[_I64, _I64, _BOOL]:
+    """Epoch microseconds and UTC offsets (minutes) of many instants at once (``joined``:
+    their ASCII characters end to end, ``lengths``: their lengths), and which of them were
+    read: those of the shape ``YYYY-MM-DDTHH:MM:SS[.f]`` (1 to 6 digits of fraction) then
+    ``Z`` or ``+HH:MM``/``-HH:MM``, with a date and a time that exist and an offset below
+    24 hours. Every instant read is one :func:`_accepted_instant` accepts, with the same
+    value; the others (``False``) are left to it."""
+    m = len(lengths)
+    us = np.zeros(m, dtype=np.int64)
+    offset = np.zeros(m, dtype=np.int64)
+    read = np.zeros(m, dtype=bool)
+    if not m:
+        return us, offset, read
+    shortest, longest = int(lengths.min()), int(lengths.max())
+    groups: list[tuple[int, _I64 | None, npt.NDArray[np.uint8]]] = []
+    if shortest == longest:  # one length, most often: the rows without a gather
+        if 20 <= shortest <= 32:
+            rows = np.frombuffer(joined, dtype=np.uint8).reshape(m, shortest)
+            groups.append((shortest, None, rows.T))
+    else:
+        starts = np.cumsum(lengths) - lengths
+        buf = np.frombuffer(joined + bytes(32), dtype=np.uint8)
+        windows = np.lib.stride_tricks.sliding_window_view(buf, 32)
+        sizes = np.bincount(np.minimum(lengths, 33), minlength=34)
+        for size in (np.flatnonzero(sizes[20:33]) + 20).tolist():
+            members = np.flatnonzero(lengths == size)
+            groups.append((size, members, windows[starts[members], :size].T))
+    for size, where, chars in groups:
+        chars = np.ascontiguousarray(chars)  # a row per position: whole rows for the checks
+        zulu = chars[size - 1] == ord("Z")
+        for tail, which in ((1, zulu), (6, ~zulu)):
+            count = int(np.count_nonzero(which))
+            if not count:
+                continue
+            sub = chars if count == len(which) else chars[:, which]
+            good, value, minutes = _instants_of_shape(sub, tail)
+            mine: slice | _I64
+            if where is None:
+                mine = slice(None) if count == len(which) else np.flatnonzero(which)
+            else:
+                mine = where if count == len(which) else where[which]
+            read[mine], us[mine], offset[mine] = good, value, minutes
+    return us, offset, read
+
+
+def _instants_of_shape(chars: npt.NDArray[np.uint8], tail: int) -> tuple[_BOOL, _I64, Any]:
+    """:func:`_fast_instants` for instants of one length (a row per position), ending in
+    ``Z`` (``tail`` 1) or in an offset (``tail`` 6): which have the shape, their
+    microseconds and their offsets."""
+    size, m = chars.shape
+    places = size - 20 - tail  # digits of the fraction; -1: no fraction
+    if places == 0 or places > 6:
+        return np.zeros(m, dtype=bool), np.zeros(m, dtype=np.int64), 0
+    head = chars[:19]
+    # Bytes: below the lowest character allowed wraps around, above the span.
+    good = np.logical_and.reduce(head - _DATE_LOW <= _DATE_SPAN, axis=0)
+    digits = (head - ord("0")).astype(np.int64)
+    micro: Any = 0
+    if places > 0:
+        fraction = chars[20 : 20 + places] - ord("0")
+        good &= (chars[19] == ord(".")) & np.logical_and.reduce(fraction <= 9, axis=0)
+        micro = _PLACE_VALUE[:places] @ fraction.astype(np.int64)
+    minutes: Any = 0
+    if tail == 6:
+        end = chars[size - 6 :]
+        sign = end[0]
+        numbers = end - ord("0")
+        good &= ((sign == ord("+")) | (sign == ord("-"))) & (end[3] == ord(":"))
+        good &= np.logical_and.reduce(numbers[[1, 2, 4, 5]] <= 9, axis=0)
+        numbers = numbers.astype(np.int64)
+        hours = numbers[1] * 10 + numbers[2]
+        minutes = numbers[4] * 10 + numbers[5]
+        good &= (hours <= 23) & (minutes <= 59)
+        minutes = np.where(sign == ord("-"), -1, 1) * (hours * 60 + minutes)
+    year = digits[0] * 1000 + digits[1] * 100 + digits[2] * 10 + digits[3]
+    month = digits[5] * 10 + digits[6]
+    day = digits[8] * 10 + digits[9]
+    hour = digits[11] * 10 + digits[12]
+    minute = digits[14] * 10 + digits[15]
+    second = digits[17] * 10 + digits[18]
+    leap = (year % 4 == 0) & ((year % 100 != 0) | (year % 400 == 0))
+    in_year = (month >= 1) & (month <= 12)
+    month_days = _MONTH_DAYS[np.where(in_year, month, 0)] + ((month == 2) & leap)
+    good &= (year >= 1) & in_year & (day >= 1) & (day <= month_days)
+    good &= (hour <= 23) & (minute <= 59) & (second <= 59)
+    # Days since 1970-01-01 of the proleptic Gregorian date (H. Hinnant's days_from_civil).
+    shifted = year - (month <= 2)
+    era = shifted // 400
+    year_of_era = shifted - era * 400
+    day_of_year = (153 * ((month + 9) % 12) + 2) // 5 + day - 1
+    day_of_era = year_of_era * 365 + year_of_era // 4 - year_of_era // 100 + day_of_year
+    days = era * 146_097 + day_of_era - 719_468
+    us = (((days * 24 + hour) * 60 + minute) * 60 + second) * 1_000_000 + micro
+    return good, us - minutes * 60_000_000, minutes
 
 
 def _required_instant(obj: dict[str, Any], name: str, what: str) -> datetime:
@@ -593,26 +797,249 @@ _BUILDERS: Final[dict[str, Callable[[dict[str, Any]], Any]]] = {
 # --------------------------------------------------------------------------------------------
 # The reader
 
+#: Bytes read at a time; the lines they end are read as one batch (see _Reader.batch).
+_BLOCK: Final = 1 << 21
+#: A batch with more than this fraction of lines read one by one (or not taken at once)
+#: sends the next ones line by line: 1, 2, 4… up to _BACKOFF of them.
+_LINE_BY_LINE: Final = 8
+_BACKOFF: Final = 16
+#: The last seq of an irregular ticket: no event comes after it on the fast paths.
+_IRREGULAR: Final = 2**63 - 1
+#: An optional field left out (None: written null).
+_ABSENT: Final = object()
+_STATUS_NUMBER: Final[dict[object, int]] = {
+    None: 0,
+    _ABSENT: 0,
+    **{s: _STATUS_CODE[s] for s in TICKET_STATUSES},
+}
+_CREATED: Final = _KIND_CODE["created"]
+_STATUS_EVENT: Final = _KIND_CODE["status"]
+_PRIORITY_EVENT: Final = _KIND_CODE["priority"]
+_CAUSE_NUMBER: Final[dict[object, int]] = {
+    None: 0,
+    _ABSENT: 0,
+    **{cause: n for n, cause in enumerate(TICKET_CAUSES, start=1)},
+}
+_TICKET_KIND_GIVEN: Final[dict[object, str]] = {None: "incident", _ABSENT: "incident"}
+_TICKET_KIND_GIVEN.update((kind, kind) for kind in TICKET_KINDS)
+#: Lines parsed by one orjson.loads (see _Reader.fast_batch).
+_PIECE: Final = 2048
+#: The fields of a ticket event but its type: required, and optional.
+_REQUIRED: Final = ("ticket", "seq", "at", "kind")
+_OPTIONAL: Final = ("status", "priority", "service", "ticket_kind", "cause")
+_get = dict.get
+
+
+class _Gather:
+    """The ticket events of a batch, piece by piece (:meth:`add`, while their objects are
+    still in the processor's caches): their codes in arrays, and of their strings only
+    those that codes do not give back (tickets, and the services and ticket kinds of
+    created events)."""
+
+    def __init__(self, priority_codes: dict[str, int]) -> None:
+        self.kind: list[_I64] = []
+        self.status: list[_I64] = []
+        self.priority: list[_I64] = []  # shifted, as in the columns' codes
+        self.seq: list[_I64] = []
+        self.cause: list[_I64] = []  # 0: none, else 1 + its index in TICKET_CAUSES
+        self.first: list[_I64] = []  # the index of the first event of the event's ticket
+        self.lengths: list[_I64] = []  # of the instants
+        self.texts: list[bytes] = []  # the instants, end to end (see _fast_instants)
+        self.local: dict[str, int] = {}  # ticket -> the index of its first event
+        self.services: list[str] = []  # of the created events, in line order
+        self.ticket_kinds: list[str] = []  # of the created events, in line order
+        self.codes: dict[object, int] = {None: 0, _ABSENT: 0}
+        self.codes.update(priority_codes)
+        self.new: list[str] = []  # priorities new in the batch
+        self.count = 0
+
+    def add(self, events: list[dict[str, Any]]) -> bool:
+        """Add ticket events, each one checked as :func:`_ticket_event` checks it (but its
+        instant, checked by :meth:`_Reader.ticket_batch`); ``False`` for an invalid one."""
+        k = len(events)
+        required: list[list[Any]] = [list(map(_get, events, repeat(name))) for name in _REQUIRED]
+        tickets, seqs, texts, kinds = required
+        statuses = list(map(_get, events, repeat("status"), repeat(_ABSENT)))
+        try:
+            kind = _codes(_KIND_CODE, kinds)
+            status = _codes(_STATUS_NUMBER, statuses)
+        except (KeyError, TypeError):  # TypeError: a value that is a list or an object
+            return False
+        # The other optional fields, taken from the lines with more keys than the type, the
+        # required fields and a status (those without a status or null: maybe one more).
+        size = np.fromiter(map(len, events), np.int64, k)
+        fields = len(_REQUIRED) + 1
+        rich = np.flatnonzero((size > fields + 1) | ((size == fields + 1) & (status == 0)))
+        some = events if len(rich) == k else list(map(events.__getitem__, rich.tolist()))
+        others = [list(map(_get, some, repeat(name), repeat(_ABSENT))) for name in _OPTIONAL[1:]]
+        priorities, services, ticket_kinds, causes = others
+        # No unknown key: as many keys as the type, the required fields (missing ones fail
+        # below) and the optional fields present.
+        present = k - statuses.count(_ABSENT)
+        present += sum(len(rich) - part.count(_ABSENT) for part in others)
+        if int(size.sum()) != k * fields + present:
+            return False
+        made = np.flatnonzero(kind == _CREATED)
+        where = np.searchsorted(rich, made)  # each created event among the rich lines
+        if len(made) and (where[-1] >= len(rich) or np.any(rich[where] != made)):
+            return False  # a created event without a service
+        try:
+            cause = None
+            if causes.count(_ABSENT) != len(causes):
+                cause = np.zeros(k, dtype=np.int64)
+                cause[rich] = _codes(_CAUSE_NUMBER, causes)
+            first = np.fromiter(
+                map(self.local.setdefault, tickets, range(self.count, self.count + k)), np.int64, k
+            )
+            given = list(map(ticket_kinds.__getitem__, where.tolist()))
+            kinds_made = list(map(_TICKET_KIND_GIVEN.__getitem__, given))
+            joined = "".join(texts)  # TypeError unless all are strings
+        except (KeyError, TypeError):
+            return False
+        priority = np.zeros(k, dtype=np.int64)
+        try:
+            if priorities.count(_ABSENT) != len(priorities):
+                priority[rich] = _codes(self.codes, priorities)
+        except (KeyError, TypeError):  # new priorities (or invalid ones)
+            try:
+                names = set(priorities) - self.codes.keys()
+            except TypeError:
+                return False
+            if "" in names or set(map(type, names)) != {str}:
+                return False
+            for name in sorted(names):
+                self.codes[name] = (len(self.codes) - 1) << _PRIORITY_SHIFT  # numbers from 1
+                self.new.append(name)
+            priority[rich] = _codes(self.codes, priorities)
+        if set(map(type, seqs)) != {int}:
+            return False
+        try:
+            seq = np.fromiter(seqs, np.int64, k)
+        except OverflowError:
+            return False  # a seq beyond the columns (or below -2**63)
+        if seq.min() < 1:
+            return False
+        if np.any((kind == _STATUS_EVENT) & (status == 0)):
+            return False  # a status event without status
+        if np.any((kind == _PRIORITY_EVENT) & (priority == 0)):
+            return False  # a priority event without priority
+        services_made = list(map(services.__getitem__, where.tolist()))
+        if len(made) and (set(map(type, services_made)) != {str} or "" in services_made):
+            return False  # a created event without a service
+        # Only created events carry a service or a ticket kind (not even null).
+        if services.count(_ABSENT) != len(rich) - len(made):
+            return False
+        if ticket_kinds.count(_ABSENT) != len(rich) - len(made) + given.count(_ABSENT):
+            return False
+        self.kind.append(kind)
+        self.status.append(status)
+        self.priority.append(priority)
+        self.seq.append(seq)
+        self.cause.append(np.zeros(k, dtype=np.int64) if cause is None else cause)
+        self.first.append(first)
+        self.lengths.append(np.fromiter(map(len, texts), np.int64, k))
+        # One byte per character: any other than ASCII becomes "?", which no shape accepts.
+        self.texts.append(joined.encode("ascii", "replace"))
+        self.services += services_made
+        self.ticket_kinds += kinds_made
+        self.count += k
+        return True
+
+
+def _codes(codes: Mapping[Any, int], values: list[Any]) -> _I64:
+    """The code of each value (KeyError for a value without one, TypeError for a list or
+    an object), looked up in one call."""
+    if len(values) == 1:
+        return np.array([codes[values[0]]], dtype=np.int64)
+    return np.fromiter(itemgetter(*values)(codes), dtype=np.int64, count=len(values))
+
+
+@dataclass(slots=True)
+class _Batch:
+    """The ticket events of a batch of lines, valid, as columns (index ``i``: the batch's
+    ``i``-th ticket event), and which of them come after their ticket's last event."""
+
+    names: list[str]  # the batch's tickets, in order of first event
+    ticket: _I64  # index into ``names`` (and ``number``)
+    number: _I64  # each of the batch's tickets' number (-1: none yet)
+    lines: _I64  # line numbers
+    kind: _I64
+    status: _I64
+    priority: _I64  # shifted, as in the codes
+    priority_names: dict[int, str]  # shifted code -> name
+    new_priorities: dict[str, int]  # the batch's priorities without a code yet, and theirs
+    seq: _I64
+    us: _I64
+    offset: _I64  # minutes
+    cause: _I64  # 0: none, else 1 + its index in TICKET_CAUSES
+    made: _I64  # a created event's index in ``services`` and ``ticket_kinds``
+    services: list[str]
+    ticket_kinds: list[str]
+    following: _I64  # the index of the ticket's next event in the batch (or its size)
+    regular: _BOOL  # stored by commit() (one more item, False, for ``following``)
+
+    def values(self, chosen: _I64) -> Iterator[tuple[Any, ...]]:
+        """The arguments of :meth:`_Reader.add_event` for the events ``chosen``."""
+        zones: dict[int, timezone] = {}
+        for line, ticket, seq, us, offset, kind, status, priority, made, cause in zip(
+            *(
+                column[chosen].tolist()
+                for column in (
+                    self.lines,
+                    self.ticket,
+                    self.seq,
+                    self.us,
+                    self.offset,
+                    self.kind,
+                    self.status,
+                    self.priority,
+                    self.made,
+                    self.cause,
+                )
+            ),
+            strict=True,
+        ):
+            zone = zones.get(offset) or zones.setdefault(
+                offset, timezone(timedelta(minutes=offset))
+            )
+            created = kind == _CREATED
+            yield (
+                line,
+                self.names[ticket],
+                seq,
+                (_EPOCH + timedelta(microseconds=us)).astimezone(zone),
+                KIND_NAMES[kind],
+                _STATUS_NAMES[status],
+                self.priority_names[priority] if priority else None,
+                self.services[made] if created else None,
+                self.ticket_kinds[made] if created else None,
+                TICKET_CAUSES[cause - 1] if cause else None,
+            )
+
 
 class _Reader:
     """One reading of one file: the state the lines build up, then :meth:`finish`.
 
     Accepted ticket events go to columns (``array`` of 64-bit integers: seq, epoch
-    microseconds, and a code packing kind, status, UTC offset, priority and ticket), with per
-    ticket ``[its number << _TICKET_SHIFT, last seq, last microseconds, last instant]``. An
-    event of a known ticket that does not come after its last one in ``seq`` (or a second
-    ``created`` event) makes the ticket *irregular*: from then on its events wait in
-    ``deferred`` and are replayed in line order by :meth:`resolve`, on row lists, with the
-    checks of :meth:`insert_event`, before the first error is raised or the file is finished.
+    microseconds, and a code packing kind, status, UTC offset, priority and ticket). Each
+    ticket seen has a number (its index in ``refs``) and, per number, the seq, the
+    microseconds and the row of its last event in the columns. An event of a known ticket
+    that does not come after its last one in ``seq`` (or a second ``created`` event) makes
+    the ticket *irregular* (its last seq becomes ``_IRREGULAR``): from then on its events
+    wait in ``deferred`` and are replayed in line order by :meth:`resolve`, on row lists,
+    with the checks of :meth:`insert_event`, before the first error is raised or the file is
+    finished.
     """
 
     def __init__(self, filename: str, stop: bool) -> None:
         self.filename = filename
         self.stop = stop
         self.refs: list[str] = []
-        # ticket -> [index << _TICKET_SHIFT, last seq, last µs, last instant]
-        self.state: dict[str, list[Any]] = {}
-        self.created_lines = array("q")  # per ticket index: the line of its created event
+        self.numbers: dict[str, int] = {}  # ticket -> its index in refs
+        self.last_seq = array("q")  # per ticket number (_IRREGULAR: irregular)
+        self.last_us = array("q")
+        self.last_row = array("q")  # the row of its last event in the columns
+        self.created_lines = array("q")  # per ticket number: the line of its created event
         self.seqs = array("q")
         self.times = array("q")  # epoch microseconds
         self.codes = array("q")  # kind, status, UTC offset, priority, ticket (see _TICKET_SHIFT)
@@ -621,7 +1048,10 @@ class _Reader:
         self.irregular: set[str] = set()
         self.dropped: set[str] = set()
         self.rows: dict[str, list[Row]] = {}  # irregular tickets' events, once resolved
-        self.created: dict[str, TicketInfo] = {}  # its cause is set in finish()
+        # Per ticket number: the service (None: no created event yet) and kind of a ticket.
+        self.services: list[str | None] = []
+        self.ticket_kinds: list[str] = []
+        self.names: dict[str, str] = {}  # one string per service name
         self.causes: dict[str, tuple[int, str]] = {}  # ticket -> seq, cause
         self.first_seen: dict[str, int] = {}  # tickets whose first line is not "created"
         self.bad: dict[str, list[int]] = {}  # ticket -> skipped lines
@@ -629,6 +1059,8 @@ class _Reader:
         self.record_lines: dict[str, list[int]] = {name: [] for name in _BUILDERS}
         self.ids: dict[str, dict[str, tuple[Any, int]]] = {name: {} for name in _BUILDERS}
         self.problems: list[Problem] = []
+        self.wait = 0  # batches to read line by line (see batch)
+        self.backoff = 0
 
     # -- reporting
 
@@ -647,8 +1079,300 @@ class _Reader:
 
     # -- lines
 
-    def read(self, stream: Iterable[bytes]) -> EventsData:
-        """Read every line: ticket events on the inlined fast path, the rest via :meth:`line`.
+    def read(self, stream: IO[bytes]) -> EventsData:
+        """Read every line, by batches: the lines that each block of bytes ends."""
+        lineno = 0
+        pending: list[bytes] = []  # the start of a line longer than a block
+        while block := stream.read(_BLOCK):
+            end = block.rfind(b"\n") + 1
+            if not end:
+                pending.append(block)
+                continue
+            if pending:
+                pending.append(block[:end])
+                whole, pending = b"".join(pending), []
+            else:
+                whole = block if end == len(block) else block[:end]
+            lineno = self.batch(whole, lineno)
+            if end < len(block):
+                pending.append(block[end:])
+        if pending:
+            lineno = self.lines([b"".join(pending)], lineno)
+        return self.finish(lineno)
+
+    def batch(self, data: bytes, lineno: int) -> int:
+        """Read ``data``, whole lines after line ``lineno``: at once (:meth:`fast_batch`) or,
+        when that does not take them, line by line. Returns the number of the last line.
+
+        A batch that :meth:`fast_batch` does not take, or where most lines are read one by
+        one anyway (a file in random order), makes the next ones go line by line at once,
+        1, 2, 4… up to 16 of them, until one is taken again."""
+        buf = np.frombuffer(data, dtype=np.uint8)
+        ends = np.flatnonzero(buf == 10)
+        n = len(ends)
+        if self.wait:
+            self.wait -= 1
+            self.lines(io.BytesIO(data), lineno)
+            return lineno + n
+        one_by_one = self.fast_batch(data, buf, ends, lineno)
+        if one_by_one < 0:
+            self.lines(io.BytesIO(data), lineno)
+        if (one_by_one < 0 or one_by_one * _LINE_BY_LINE > n) and n >= 64:
+            self.backoff = min(2 * self.backoff or 1, _BACKOFF)
+            self.wait = self.backoff
+        else:
+            self.backoff = 0
+        return lineno + n
+
+    def fast_batch(self, data: bytes, buf: npt.NDArray[np.uint8], ends: _I64, lineno: int) -> int:
+        """Read many lines at once, or nothing (-1: :meth:`lines` reads them); returns how
+        many were read one by one (other records, ticket events not stored at once).
+
+        The lines are parsed by ``orjson.loads`` of arrays, ``[line,\nline,\n…]``, of a few
+        thousand lines each (their objects are then still in the processor's caches when
+        their values are taken). Each line is one element of the array when every line
+        starts with ``{`` and ends with ``}`` (a ``\r`` aside), the array has as many
+        elements as there are lines and no element holds an object or an array: no token
+        spans two lines (a string cannot hold a raw line feed), so the first ``{`` and the
+        last ``}`` of each line are an element's, and no element can hold another, or two
+        elements share a line, without a line too many. Then every line must be valid,
+        checked on columns (ticket events, see :meth:`ticket_batch`) or by its builder: the
+        first invalid line sends the whole batch to :meth:`lines`, which reports it. Valid
+        ticket events are stored at once when they come after their ticket's last one, the
+        others one by one, in line order (see :meth:`commit_batch`).
+        """
+        n = len(ends)
+        if not n:
+            return -1
+        starts = np.empty(n, dtype=np.int64)
+        starts[0] = 0
+        starts[1:] = ends[:-1] + 1
+        last = ends - 1
+        last -= (last >= starts) & (buf[np.maximum(last, 0)] == 13)  # \r\n
+        if not np.all((last > starts) & (buf[starts] == 123) & (buf[np.maximum(last, 0)] == 125)):
+            return -1
+        gather = _Gather(self.priority_codes)
+        others: list[tuple[int, str, Any]] = []
+        where: list[int] = []  # the line (from 0) of each ticket event, if ``mixed``
+        mixed = False
+        # The lines of a piece, ``line,\nline``, then "[" and "]" in the place of the bytes
+        # before and after them: the "\n" of the previous line and the "," of the last one.
+        text = bytearray(b"\n")
+        text += data.replace(b"\n", b",\n")
+        view = memoryview(text)
+        for a in range(0, n, _PIECE):
+            b = min(a + _PIECE, n)
+            first, end = int(starts[a]) + a, int(ends[b - 1]) + b
+            text[first] = 91  # [
+            text[end] = 93  # ]
+            try:
+                objs = orjson.loads(view[first : end + 1])
+                if len(objs) != b - a:
+                    return -1
+                types: list[Any] = list(map(_get, objs, repeat("type")))
+            except (orjson.JSONDecodeError, TypeError):  # TypeError: an element not an object
+                return -1
+            count = types.count("ticket_event")
+            if count == b - a and not mixed:
+                events = objs
+            else:
+                if (b - a - count) * _LINE_BY_LINE > b - a and b - a >= 64:
+                    return -1  # mostly other records: line by line costs less
+                if not mixed:
+                    where, mixed = list(range(a)), True  # the earlier lines: ticket events
+                events = []
+                for i, kind in enumerate(types, start=a):
+                    if kind == "ticket_event":
+                        where.append(i)
+                        events.append(objs[i - a])
+                        continue
+                    builder = _BUILDERS.get(kind) if type(kind) is str else None
+                    if builder is None:
+                        return -1
+                    try:
+                        others.append((i, kind, builder(objs[i - a])))
+                    except _Bad:
+                        return -1
+            if events and not gather.add(events):
+                return -1
+            del objs, types, events
+        batch = None
+        if gather.count:
+            positions = np.array(where, dtype=np.int64) if mixed else None
+            batch = self.ticket_batch(gather, lineno, positions)
+            if batch is None:
+                return -1
+            singles = len(batch.regular) - 1 - int(np.count_nonzero(batch.regular))
+        else:
+            singles = 0
+        self.commit_batch(batch, others, lineno)
+        return singles + len(others)
+
+    def ticket_batch(self, gather: _Gather, lineno: int, positions: _I64 | None) -> _Batch | None:
+        """The ticket events of ``gather`` (each one valid on its own, but maybe for its
+        instant), and which of them come after their ticket's last event (``regular``);
+        ``None`` when one of them is not valid (or the columns' limits are near).
+        ``positions``: the line (from 0) of each, when not every line of the batch."""
+        m, local = gather.count, gather.local
+        priorities = len(gather.codes) - 2  # but None and _ABSENT
+        if len(self.refs) + m >= _TICKET_LIMIT or priorities >= _PRIORITY_LIMIT:
+            return None
+        if "" in local or set(map(type, local)) != {str}:
+            return None
+        joined, lengths = b"".join(gather.texts), np.concatenate(gather.lengths)
+        us, offset, read = _fast_instants(joined, lengths)
+        if not read.all():
+            ends = np.cumsum(lengths)
+            for i in np.flatnonzero(~read).tolist():
+                at = _accepted_instant(joined[ends[i] - lengths[i] : ends[i]].decode())
+                if at is None:
+                    return None
+                us[i] = _micros(at)
+                utc_offset = at.utcoffset()
+                assert utc_offset is not None
+                offset[i] = utc_offset // _MINUTE
+        kind, seq = np.concatenate(gather.kind), np.concatenate(gather.seq)
+        created = kind == _CREATED
+        # Every event is valid: now, which ones come after their ticket's last event.
+        count = len(local)
+        slot = np.empty(m, dtype=np.int64)
+        slot[np.fromiter(local.values(), np.int64, count)] = np.arange(count)
+        ticket = slot[np.concatenate(gather.first)]
+        number = np.fromiter(map(self.numbers.get, local, repeat(-1)), np.int64, count)
+        order = np.argsort(ticket, kind="stable")
+        grouped = ticket[order]
+        head = np.ones(m, dtype=bool)
+        head[1:] = grouped[1:] != grouped[:-1]
+        seq_o, us_o, created_o = seq[order], us[order], created[order]
+        before_seq = np.empty(m, dtype=np.int64)
+        before_us = np.empty(m, dtype=np.int64)
+        before_seq[1:], before_us[1:] = seq_o[:-1], us_o[:-1]
+        known = number[grouped]
+        old = head & (known >= 0)
+        if np.any(old):
+            before_seq[old] = np.frombuffer(self.last_seq, dtype=np.int64)[known[old]]
+            before_us[old] = np.frombuffer(self.last_us, dtype=np.int64)[known[old]]
+        fits = np.where(
+            head & (known < 0),
+            created_o,  # a ticket's first line
+            ~created_o & (seq_o > before_seq) & (us_o >= before_us),
+        )
+        # Once one event of a ticket does not fit, none of its later ones is stored at once.
+        index = np.arange(m)
+        starts = np.flatnonzero(head)
+        unfit = np.minimum.reduceat(np.where(fits, m, index), starts)
+        regular = np.zeros(m + 1, dtype=bool)
+        regular[order] = index < np.repeat(unfit, np.diff(np.append(starts, m)))
+        following = np.full(m, m, dtype=np.int64)
+        following[order[:-1]] = np.where(head[1:], m, order[1:])
+        return _Batch(
+            names=list(local),
+            ticket=ticket,
+            number=number,
+            lines=(index if positions is None else positions) + (lineno + 1),
+            kind=kind,
+            status=np.concatenate(gather.status),
+            priority=np.concatenate(gather.priority),
+            priority_names={
+                code: name for name, code in gather.codes.items() if isinstance(name, str)
+            },
+            new_priorities={name: gather.codes[name] for name in gather.new},
+            seq=seq,
+            us=us,
+            offset=offset,
+            cause=np.concatenate(gather.cause),
+            made=np.cumsum(created) - 1,
+            services=gather.services,
+            ticket_kinds=gather.ticket_kinds,
+            following=following,
+            regular=regular,
+        )
+
+    def commit_batch(
+        self, batch: _Batch | None, others: list[tuple[int, str, Any]], lineno: int
+    ) -> None:
+        """Store a valid batch: its regular ticket events at once, then its other ticket
+        events and its other records one by one, in line order.
+
+        The same as line by line: a regular event changes nothing but its ticket's columns
+        and last event, raises nothing and warns of nothing, and all the regular events of a
+        ticket come before its first other one. What an event stored one by one sees of its
+        ticket, and what :meth:`resolve` sees of an irregular ticket when an error stops the
+        reading, is then what it would see line by line; other tickets' rows, in the columns
+        a little earlier, are not seen (nor is their order: :meth:`tickets` orders tickets
+        by their created lines when it matters).
+        """
+        singles: list[tuple[int, int, Any, Any]] = [
+            (lineno + 1 + i, 1, kind, record) for i, kind, record in others
+        ]
+        if batch is not None:
+            self.priority_codes.update(batch.new_priorities)
+            regular = np.flatnonzero(batch.regular[:-1])
+            if len(regular):
+                self.commit(batch, regular)
+            single = np.flatnonzero(~batch.regular[:-1])
+            singles += [(values[0], 0, values, None) for values in batch.values(single)]
+            singles.sort(key=itemgetter(0))
+        for line, which, what, record in singles:
+            if which:
+                self.add_record(what, record, line)
+            else:
+                self.add_event(*what)
+
+    def commit(self, batch: _Batch, chosen: _I64) -> None:
+        """Store the regular ticket events ``chosen`` of ``batch`` (indices, in line order;
+        every regular one between the first and the last)."""
+        kind = batch.kind[chosen]
+        made = chosen[kind == _CREATED]
+        if made.size:
+            base = len(self.refs)
+            tickets = batch.ticket[made]
+            names = list(map(batch.names.__getitem__, tickets.tolist()))
+            self.refs += names
+            self.numbers.update(zip(names, range(base, base + made.size), strict=True))
+            batch.number[tickets] = np.arange(base, base + made.size, dtype=np.int64)
+            self.created_lines.frombytes(batch.lines[made].tobytes())
+            rank = batch.made[made].tolist()
+            services = list(map(batch.services.__getitem__, rank))
+            self.services += map(self.names.setdefault, services, services)
+            self.ticket_kinds += map(batch.ticket_kinds.__getitem__, rank)
+            zeros = bytes(8 * made.size)
+            self.last_seq.frombytes(zeros)
+            self.last_us.frombytes(zeros)
+            self.last_row.frombytes(zeros)
+        number = batch.number[batch.ticket[chosen]]
+        seq, us = batch.seq[chosen], batch.us[chosen]
+        row = len(self.seqs) + np.arange(chosen.size, dtype=np.int64)
+        self.seqs.frombytes(seq.tobytes())
+        self.times.frombytes(us.tobytes())
+        self.codes.frombytes(
+            (
+                number << _TICKET_SHIFT
+                | batch.priority[chosen]
+                | (batch.offset[chosen] + _UTC_CODE) << _OFFSET_SHIFT
+                | batch.status[chosen] << _STATUS_SHIFT
+                | kind
+            ).tobytes()
+        )
+        # Each ticket's last event among them: its next one is not among them.
+        following = batch.following[chosen]
+        last = (following > chosen[-1]) | ~batch.regular[following]
+        tickets = number[last]
+        np.frombuffer(self.last_seq, dtype=np.int64)[tickets] = seq[last]
+        np.frombuffer(self.last_us, dtype=np.int64)[tickets] = us[last]
+        np.frombuffer(self.last_row, dtype=np.int64)[tickets] = row[last]
+        causes = batch.cause[chosen]
+        if causes.any():
+            mine = np.flatnonzero(causes)
+            names = list(map(batch.names.__getitem__, batch.ticket[chosen[mine]].tolist()))
+            for ticket, seq_, cause in zip(
+                names, seq[mine].tolist(), causes[mine].tolist(), strict=True
+            ):  # in line order: the highest seq so far
+                self.causes[ticket] = (seq_, TICKET_CAUSES[cause - 1])
+
+    def lines(self, stream: Iterable[bytes], lineno: int) -> int:
+        """Read lines one by one (after line ``lineno``): ticket events on the inlined fast
+        path, the rest via :meth:`line`. Returns the number of the last line.
 
         The fast path accepts a ticket event whole or not at all (then :meth:`line` decides).
         It stores the event in the columns when it is a ``created`` event on the ticket's
@@ -666,18 +1390,19 @@ class _Reader:
         utc = _UTC_CODE << _OFFSET_SHIFT
         digits = _DIGITS
         epoch = _EPOCH
-        state_of = self.state
-        created = self.created
+        numbers = self.numbers
+        number_of = numbers.get
+        last_seq, last_us, last_row = self.last_seq, self.last_us, self.last_row
+        services_of, kinds_of = self.services.append, self.ticket_kinds.append
         causes = self.causes
         priority_codes = self.priority_codes
         priority_code = self.priority_code
         refs = self.refs
+        seqs = self.seqs
         created_lines = self.created_lines.append
-        add_seq, add_time, add_code = self.seqs.append, self.times.append, self.codes.append
-        ticket_info = TicketInfo
+        add_seq, add_time, add_code = seqs.append, self.times.append, self.codes.append
         add_event = self.add_event
         slow = self.line
-        lineno = 0
         for raw in stream:
             lineno += 1
             ready = False
@@ -715,35 +1440,44 @@ class _Reader:
                             us = (delta.days * 86_400 + delta.seconds) * 1_000_000 + (
                                 delta.microseconds
                             )
-                            state = state_of.get(ticket)
+                            number = number_of(ticket)
                             if spec[4]:  # created
                                 service = obj.get("service")
                                 ticket_kind = ticket_kinds[obj.get("ticket_kind")]
                                 if type(service) is str and service:
-                                    if state is None and p >= 0 and len(refs) < _TICKET_LIMIT:
-                                        base = len(refs) << _TICKET_SHIFT
-                                        state_of[ticket] = [base, seq, us, at]
+                                    if number is None and p >= 0 and len(refs) < _TICKET_LIMIT:
+                                        number = numbers[ticket] = len(refs)
                                         refs.append(ticket)
                                         created_lines(lineno)
+                                        last_seq.append(seq)
+                                        last_us.append(us)
+                                        last_row.append(len(seqs))
                                         add_seq(seq)
                                         add_time(us)
-                                        add_code(base | p | offset | status | spec[5])
-                                        created[ticket] = ticket_info(ticket, service, ticket_kind)
+                                        add_code(
+                                            number << _TICKET_SHIFT | p | offset | status | spec[5]
+                                        )
+                                        services_of(service)
+                                        kinds_of(ticket_kind)
                                         if cause is not None:
                                             causes[ticket] = (seq, cause)
                                         continue
                                     ready = True
                             else:
                                 if (
-                                    state is not None
-                                    and seq > state[1]
-                                    and us >= state[2]
+                                    number is not None
+                                    and seq > last_seq[number]
+                                    and us >= last_us[number]
                                     and p >= 0
                                 ):
-                                    state[1], state[2], state[3] = seq, us, at
+                                    last_seq[number] = seq
+                                    last_us[number] = us
+                                    last_row[number] = len(seqs)
                                     add_seq(seq)
                                     add_time(us)
-                                    add_code(state[0] | p | offset | status | spec[5])
+                                    add_code(
+                                        number << _TICKET_SHIFT | p | offset | status | spec[5]
+                                    )
                                     if cause is not None:
                                         # The highest seq so far: its cause wins.
                                         causes[ticket] = (seq, cause)
@@ -767,7 +1501,7 @@ class _Reader:
                 )
             else:
                 slow(raw, lineno)
-        return self.finish(lineno)
+        return lineno
 
     def priority_code(self, priority: str) -> int:
         """The code of a priority in an event's code (codes from 1 in order of appearance),
@@ -817,6 +1551,24 @@ class _Reader:
         else:
             self.add_record(kind, record, lineno)
 
+    def new_ticket(self, ticket: str, created_line: int, us: int) -> int:
+        """Number a ticket seen for the first time."""
+        number = self.numbers[ticket] = len(self.refs)
+        self.refs.append(ticket)
+        self.created_lines.append(created_line)
+        self.services.append(None)
+        self.ticket_kinds.append("")
+        self.last_seq.append(0)
+        self.last_us.append(us)
+        self.last_row.append(-1)
+        return number
+
+    def defer(self, number: int, values: tuple[Any, ...]) -> None:
+        """Make a ticket irregular, and keep one of its events for :meth:`resolve`."""
+        self.last_seq[number] = _IRREGULAR  # no later event takes a fast path: all are deferred
+        self.irregular.add(values[1])
+        self.deferred.append(values)
+
     def add_event(
         self,
         line: int,
@@ -832,39 +1584,33 @@ class _Reader:
     ) -> None:
         """Add one valid ticket event: to the columns when it comes after its ticket's last
         one in ``seq`` (with a warning if it is earlier in ``at``), else defer it."""
-        state = self.state.get(ticket)
-        if state is not None and (kind == "created" or seq <= state[1]):
-            state[1] = _SEQ_LIMIT  # no later event takes the fast path: all are deferred
-            self.irregular.add(ticket)
-            self.deferred.append(
-                (line, ticket, seq, at, kind, status, priority, service, ticket_kind, cause)
-            )
+        values = (line, ticket, seq, at, kind, status, priority, service, ticket_kind, cause)
+        number = self.numbers.get(ticket)
+        if number is not None and (
+            kind == "created" or seq <= self.last_seq[number] or ticket in self.irregular
+        ):
+            self.defer(number, values)
             return
         offset = at.utcoffset()
         assert offset is not None  # the reader only accepts instants with an offset
         us = _micros(at)
         p = 0 if priority is None else self.priority_code(priority)
-        if state is None:
+        if number is None:
             if kind != "created":
                 self.first_seen[ticket] = line
-            state = self.state[ticket] = [len(self.refs) << _TICKET_SHIFT, 0, us, at]
-            self.refs.append(ticket)
-            self.created_lines.append(line if kind == "created" else 0)
-        if seq >= _SEQ_LIMIT or p < 0 or state[0] >> _TICKET_SHIFT >= _TICKET_LIMIT:
+            number = self.new_ticket(ticket, line if kind == "created" else 0, us)
+        if seq >= _SEQ_LIMIT or p < 0 or number >= _TICKET_LIMIT:
             # Beyond what the columns hold: kept as a row, replayed with the irregular ones.
-            state[1] = _SEQ_LIMIT
-            self.irregular.add(ticket)
-            self.deferred.append(
-                (line, ticket, seq, at, kind, status, priority, service, ticket_kind, cause)
-            )
+            self.defer(number, values)
             return
-        if us < state[2]:
-            self.out_of_order(line, ticket, (at, seq, kind, status, priority), self.last(state))
-        state[1], state[2], state[3] = seq, us, at
+        if us < self.last_us[number]:
+            self.out_of_order(line, ticket, (at, seq, kind, status, priority), self.last(number))
+        self.last_seq[number], self.last_us[number] = seq, us
+        self.last_row[number] = len(self.seqs)
         self.seqs.append(seq)
         self.times.append(us)
         self.codes.append(
-            state[0]
+            number << _TICKET_SHIFT
             | p
             | (offset // _MINUTE + _UTC_CODE) << _OFFSET_SHIFT
             | _STATUS_CODE[status] << _STATUS_SHIFT
@@ -872,24 +1618,30 @@ class _Reader:
         )
         if kind == "created":
             assert service is not None
-            self.created[ticket] = TicketInfo(ticket, service, ticket_kind or "incident")
+            self.services[number] = service
+            self.ticket_kinds[number] = ticket_kind or "incident"
         if cause is not None:
             self.causes[ticket] = (seq, cause)  # the highest seq so far
 
-    def last(self, state: list[Any]) -> Row:
+    def last(self, number: int) -> Row:
         """The last event of a regular ticket (only its instant and seq are shown)."""
-        return (state[3], state[1], "", None, None)
+        row = self.last_row[number]
+        return (self.instant(row), self.seqs[row], "", None, None)
+
+    def instant(self, n: int) -> datetime:
+        """The instant of row ``n`` of the columns, in the offset it was written with."""
+        minutes = (self.codes[n] >> _OFFSET_SHIFT & 0xFFF) - _UTC_CODE
+        return (_EPOCH + timedelta(microseconds=self.times[n])).astimezone(
+            timezone(timedelta(minutes=minutes))
+        )
 
     def row(self, n: int, priorities: list[str | None]) -> Row:
         """Row ``n`` of the columns, its instant in the offset it was written with
         (``priorities``: :meth:`priority_names`)."""
         code = self.codes[n]
-        minutes = (code >> _OFFSET_SHIFT & 0xFFF) - _UTC_CODE
         priority = code >> _PRIORITY_SHIFT & _PRIORITY_MASK
         return (
-            (_EPOCH + timedelta(microseconds=self.times[n])).astimezone(
-                timezone(timedelta(minutes=minutes))
-            ),
+            self.instant(n),
             self.seqs[n],
             KIND_NAMES[code & 7],
             _STATUS_NAMES[code >> _STATUS_SHIFT & 15],
@@ -918,9 +1670,7 @@ class _Reader:
         if not deferred:
             return
         pending = {
-            self.state[ticket][0] >> _TICKET_SHIFT: ticket
-            for ticket in self.irregular
-            if ticket not in self.rows
+            self.numbers[ticket]: ticket for ticket in self.irregular if ticket not in self.rows
         }
         if pending:
             tickets = self.ticket_column()
@@ -949,7 +1699,8 @@ class _Reader:
     ) -> None:
         """Add one event of an irregular ticket: rows in ``seq`` order, ``created`` and cause
         noted, a second ``created`` event or a ``seq`` given twice refused."""
-        if kind == "created" and ticket in self.created:
+        number = self.numbers[ticket]
+        if kind == "created" and self.services[number] is not None:
             first = next(row for row in self.rows[ticket] if row[2] == "created")
             message = (
                 f"ticket {_show(ticket)} already has a created event "
@@ -984,8 +1735,9 @@ class _Reader:
                 self.out_of_order(line, ticket, row, rows[i + 1])
         if kind == "created":
             assert service is not None
-            self.created[ticket] = TicketInfo(ticket, service, ticket_kind or "incident")
-            self.created_lines[self.state[ticket][0] >> _TICKET_SHIFT] = line
+            self.services[number] = service
+            self.ticket_kinds[number] = ticket_kind or "incident"
+            self.created_lines[number] = line
         if cause is not None:
             prior = self.causes.get(ticket)
             if prior is None or seq > prior[0]:
@@ -1031,7 +1783,7 @@ class _Reader:
     def drop(self, ticket: str) -> None:
         """Remove a ticket and everything noted about it."""
         self.dropped.add(ticket)
-        self.created.pop(ticket, None)
+        self.services[self.numbers[ticket]] = None
         self.causes.pop(ticket, None)
         self.first_seen.pop(ticket, None)
 
@@ -1039,14 +1791,13 @@ class _Reader:
         """The events kept of a ticket."""
         if ticket in self.rows:
             return len(self.rows[ticket])
-        index = self.state[ticket][0] >> _TICKET_SHIFT
-        return int(np.count_nonzero(self.ticket_column() == index))
+        return int(np.count_nonzero(self.ticket_column() == self.numbers[ticket]))
 
     def finish(self, lines: int) -> EventsData:
         """The checks that need the whole file, then the result."""
         self.resolve()
         for ticket, bad_lines in self.bad.items():
-            if ticket not in self.state or ticket in self.dropped:
+            if ticket not in self.numbers or ticket in self.dropped:
                 continue  # nothing of it was kept
             self.drop(ticket)
             listed = ", ".join(map(str, bad_lines))
@@ -1057,7 +1808,9 @@ class _Reader:
             )
             self.problems.append(Problem(bad_lines[0], "ticket", message, "skipped"))
         unknown = sorted(
-            (line, ticket) for ticket, line in self.first_seen.items() if ticket not in self.created
+            (line, ticket)
+            for ticket, line in self.first_seen.items()
+            if self.services[self.numbers[ticket]] is None
         )
         for line, ticket in unknown:
             count = self.count(ticket)
@@ -1069,22 +1822,11 @@ class _Reader:
             self.drop(ticket)
         self.check_outages()
         self.problems.sort(key=lambda problem: problem.line)
-        tickets = self.created
-        for ticket, (_seq, cause) in self.causes.items():
-            info = tickets[ticket]
-            tickets[ticket] = TicketInfo(info.id, info.service, info.kind, cause)
-        if self.rows:  # created events replayed late: back to the order of their lines
-            lines_of = self.created_lines
-            tickets = dict(
-                sorted(
-                    tickets.items(),
-                    key=lambda item: lines_of[self.state[item[0]][0] >> _TICKET_SHIFT],
-                )
-            )
+        tickets, refs = self.tickets()
         records = self.records
         return EventsData(
             tickets=tickets,
-            logs=self.logs(tickets),
+            logs=self.logs(refs),
             other=OtherData(
                 outages=tuple(records["outage"]),
                 maintenances=tuple(records["maintenance"]),
@@ -1098,34 +1840,61 @@ class _Reader:
             lines=lines,
         )
 
-    def logs(self, tickets: dict[str, TicketInfo]) -> TicketLogs:
-        """The columns of the kept tickets (``tickets``, in that order): the regular tickets'
+    def tickets(self) -> tuple[TicketTable, tuple[str, ...]]:
+        """The tickets kept (those with a created event, not left out), in the order of
+        their created events' lines, and their ids."""
+        causes = [""] * len(self.refs)
+        for ticket, (_seq, cause) in self.causes.items():
+            causes[self.numbers[ticket]] = cause
+        columns: list[list[Any]] = [self.refs, self.services, self.ticket_kinds, causes]
+        kept = np.fromiter(map(operator.is_not, self.services, repeat(None)), bool, len(causes))
+        # A ticket numbered before its created event was read makes rows (see resolve):
+        # without them, the numbers are in the order of the created events.
+        if not kept.all() or self.rows:
+            order = np.flatnonzero(kept)
+            if self.rows:  # created events replayed late: back to the order of their lines
+                lines = np.frombuffer(self.created_lines, dtype=np.int64)
+                order = order[np.argsort(lines[order], kind="stable")]
+            chosen = order.tolist()
+            columns = [list(map(column.__getitem__, chosen)) for column in columns]
+        refs = tuple(columns[0])
+        return TicketTable(refs, *columns[1:]), refs
+
+    def logs(self, refs: tuple[str, ...]) -> TicketLogs:
+        """The columns of the kept tickets (``refs``, in that order): the regular tickets'
         rows of the columns, the irregular ones' row lists."""
-        refs = tuple(tickets)
-        position = np.full(len(self.refs), -1, dtype=np.int64)
-        regular = [
-            (self.state[ref][0] >> _TICKET_SHIFT, n)
-            for n, ref in enumerate(refs)
-            if ref not in self.rows
-        ]
-        if regular:
-            old, new = zip(*regular, strict=True)
-            position[list(old)] = new
-        self.state.clear()
-        owner = position[self.ticket_column()]
-        kept = np.flatnonzero(owner >= 0)
-        codes = np.frombuffer(self.codes, dtype=np.int64)[kept]
-        ticket = owner[kept]
-        del owner
-        times = np.frombuffer(self.times, dtype=np.int64)[kept]
-        seqs: npt.NDArray[Any] = np.frombuffer(self.seqs, dtype=np.int64)[kept]
-        del kept
-        kinds = (codes & 7).astype(np.int8)
-        statuses = (codes >> _STATUS_SHIFT & 15).astype(np.int16)
-        priorities = (codes >> _PRIORITY_SHIFT & _PRIORITY_MASK).astype(np.int64)
+        codes = np.frombuffer(self.codes, dtype=np.int64)
+        times = np.frombuffer(self.times, dtype=np.int64)
+        seqs: npt.NDArray[Any] = np.frombuffer(self.seqs, dtype=np.int64)
+        if self.rows or refs != tuple(self.refs):  # (the same strings: compared by identity)
+            # Some tickets left out, or in another order: each row's place in ``refs``.
+            numbers = np.fromiter(map(self.numbers.__getitem__, refs), np.int64, len(refs))
+            position = np.full(len(self.refs), -1, dtype=np.int64)
+            regular = np.ones(len(refs), dtype=bool)
+            if self.rows:
+                regular[[n for n, ref in enumerate(refs) if ref in self.rows]] = False
+            position[numbers[regular]] = np.flatnonzero(regular)
+            del regular
+            owner = position[codes >> _TICKET_SHIFT]
+            kept = np.flatnonzero(owner >= 0)
+            codes, ticket, times, seqs = codes[kept], owner[kept], times[kept], seqs[kept]
+            del owner, kept, numbers
+        else:  # every ticket, in the order of their numbers: the columns as they are
+            ticket = codes >> _TICKET_SHIFT
+        self.numbers.clear()
+        # The fields of the codes, through one scratch column (millions of rows).
+        scratch = np.empty_like(codes)
+        kinds = np.bitwise_and(codes, 7, out=scratch).astype(np.int8)
+        np.right_shift(codes, _STATUS_SHIFT, out=scratch)
+        statuses = np.bitwise_and(scratch, 15, out=scratch).astype(np.int16)
+        np.right_shift(codes, _PRIORITY_SHIFT, out=scratch)
+        priorities = np.bitwise_and(scratch, _PRIORITY_MASK, out=scratch)
         del codes
         extra = [
-            (n, row) for n, ref in enumerate(refs) if ref in self.rows for row in self.rows[ref]
+            (n, row)
+            for n, ref in (enumerate(refs) if self.rows else ())
+            if ref in self.rows
+            for row in self.rows[ref]
         ]
         if extra:
             codes_of = self.extend_priorities(row[4] for _n, row in extra)

@@ -51,6 +51,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from itertools import count
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -69,6 +70,7 @@ from infogerance.contracts.format import (
 from infogerance.helpdesk import clocks
 from infogerance.helpdesk.clockspecs import ClockGroup, clock_groups
 from infogerance.sla import metrics
+from infogerance.sla.eventsfile import TicketTable
 from infogerance.sla.records import TicketInfo
 from infogerance.sla.results import Exclusion, Item, LevelResult
 
@@ -243,13 +245,7 @@ def _measure_tickets(
     accumulators = {level.id: _Acc() for level in levels}
     fcr_levels = [level for level in levels if level.metric == Metric.FIRST_CONTACT_RESOLUTION]
     refs = logs.refs
-    by_service: dict[str, list[int]] = {}
-    causes: list[str | None] = [None] * len(refs)
-    for i, ref in enumerate(refs):
-        info = tickets.get(ref)
-        if info is not None:
-            by_service.setdefault(info.service, []).append(i)
-            causes[i] = info.cause
+    by_service, causes = _services_and_causes(tickets, refs)
     # Items are listed by (instant, ref): the rank of each ref in string order.
     rank = np.empty(len(refs), dtype=np.int64)
     rank[sorted(range(len(refs)), key=refs.__getitem__)] = np.arange(len(refs))
@@ -288,6 +284,29 @@ def _measure_tickets(
             level, items, threshold, excluded=excluded, target_us=target // _US
         )
     return results
+
+
+def _services_and_causes(
+    tickets: Mapping[str, TicketInfo], refs: tuple[str, ...]
+) -> tuple[dict[str, Any], list[str | None]]:
+    """The indices into ``refs`` of each service's tickets (services in order of first
+    ticket), and each ticket's cause (``None``: not in ``tickets``). From the columns of an
+    events file's tickets when they are those of ``refs``, without an object per ticket."""
+    columns = tickets.columns() if isinstance(tickets, TicketTable) else None
+    if columns is not None and columns[0] == refs:
+        _refs, services, _kinds, causes = columns
+        first: dict[str, int] = {}  # service -> its code: the index of its first ticket
+        codes = np.fromiter(map(first.setdefault, services, count()), np.int64, len(services))
+        members = {service: np.flatnonzero(codes == code) for service, code in first.items()}
+        return members, list(causes)
+    by_service: dict[str, list[int]] = {}
+    causes_of: list[str | None] = [None] * len(refs)
+    for i, ref in enumerate(refs):
+        info = tickets.get(ref)
+        if info is not None:
+            by_service.setdefault(info.service, []).append(i)
+            causes_of[i] = info.cause
+    return by_service, causes_of
 
 
 def _measure_clock(
