@@ -563,15 +563,16 @@ def cmd_sla_evaluate(args: argparse.Namespace) -> int:
     }
     evaluation = evaluate(document, data, args.period, now=now, held=set(args.held), inputs=inputs)
     if args.format == "json":
-        data_out = orjson.dumps(evaluation_to_json(evaluation), option=orjson.OPT_INDENT_2) + b"\n"
+        # The newline written on its own: appending it would copy hundreds of megabytes.
+        parts = [orjson.dumps(evaluation_to_json(evaluation), option=orjson.OPT_INDENT_2), b"\n"]
     else:
-        data_out = evaluation_table(evaluation).encode("utf-8")
+        parts = [evaluation_table(evaluation).encode("utf-8")]
     if args.output:
         with open(args.output, "wb") as handle:
-            handle.write(data_out)
+            handle.writelines(parts)
     else:
         sys.stdout.flush()
-        sys.stdout.buffer.write(data_out)
+        sys.stdout.buffer.writelines(parts)
         sys.stdout.buffer.flush()
     return 0
 
