@@ -60,9 +60,7 @@ def test_same_headers_on_both_paths(world: Any, api_token: Any, login: Any) -> N
     assert "Cookie" not in token_answer.headers.get("Vary", "")
 
 
-def test_a_bearer_request_never_uses_the_session_that_comes_with_it(
-    world: Any, login: Any
-) -> None:
+def test_a_bearer_request_never_uses_the_session_that_comes_with_it(world: Any, login: Any) -> None:
     """A logged-in browser that sends a malformed bearer header is not authenticated by its
     cookie on the API: the header says the caller authenticates by token."""
     client = login(world.user("p_admin"))
@@ -77,9 +75,7 @@ def test_a_bearer_request_never_uses_the_session_that_comes_with_it(
     assert not ApiToken.objects.exists()
 
 
-def test_limits_and_language_on_the_short_path(
-    world: Any, api_token: Any, settings: Any
-) -> None:
+def test_limits_and_language_on_the_short_path(world: Any, api_token: Any, settings: Any) -> None:
     client = Client(headers={"Authorization": f"Bearer {api_token(world.user('p_admin'))}"})
     settings.MAX_REQUEST_BODY_BYTES = 2048
     too_big = client.post(
