@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import logging
 from collections.abc import Iterator
@@ -91,8 +92,44 @@ def record(
             ip_address=_normal_ip(ctx.ip_address),
         )
         event.hash = event.compute_hash()
-        event.save(using=using)
+        _insert(event, using)
     return event
+
+
+@functools.cache
+def _insert_sql(vendor: str, using: str) -> tuple[str, list[Any]]:
+    connection = connections[using]
+    quote, meta = connection.ops.quote_name, AuditEvent._meta
+    fields = [f for f in meta.concrete_fields if not f.primary_key]
+    columns = ", ".join(quote(str(f.column)) for f in fields)
+    returning = (
+        f" RETURNING {quote(str(meta.pk.column))}"
+        if connection.features.can_return_columns_from_insert
+        else ""
+    )
+    sql = (
+        f"INSERT INTO {quote(meta.db_table)} ({columns})"  # noqa: S608 (the model's names)
+        f" VALUES ({', '.join(['%s'] * len(fields))}){returning}"
+    )
+    return sql, fields
+
+
+def _insert(event: AuditEvent, using: str) -> None:
+    """Insert a new event with one raw statement, its values prepared by its fields as the
+    ORM prepares them: every write of the platform appends one while holding the chain's
+    lock, and the ORM's insert compiler cost more CPU than the statement."""
+    connection = connections[using]
+    sql, fields = _insert_sql(connection.vendor, using)
+    values = [f.get_db_prep_save(getattr(event, f.attname), connection) for f in fields]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, values)
+        event.pk = (
+            cursor.fetchone()[0]
+            if connection.features.can_return_columns_from_insert
+            else cursor.lastrowid
+        )
+    event._state.adding = False
+    event._state.db = using
 
 
 @dataclass(frozen=True)

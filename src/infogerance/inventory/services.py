@@ -28,6 +28,7 @@ from django.utils.translation import gettext as _
 
 from infogerance.audit.services import record
 from infogerance.core.actors import SystemActor
+from infogerance.core.db import from_row, select_list
 from infogerance.core.services import service
 from infogerance.core.snapshots import changed, snapshot
 from infogerance.inventory import payload, report_kinds
@@ -272,35 +273,25 @@ def authenticate_agent(credential: str) -> Agent | None:
     if not credential.startswith(CREDENTIAL_PREFIX) or len(credential) > 200:
         return None
     db = connections[DEFAULT_DB_ALIAS]  # not the proxy: every attribute of it is a lookup
-    sql, columns = _agent_sql(db.vendor)
     with db.cursor() as cursor:
-        cursor.execute(sql["auth"], [_sha256(credential)])
+        cursor.execute(_agent_sql(db.vendor)["auth"], [_sha256(credential)])
         row = cursor.fetchone()
-    if row is None:
-        return None
-    values = []
-    for column, value in zip(columns, row, strict=True):
-        for convert in db.ops.get_db_converters(column) + column.get_db_converters(db):
-            value = convert(value, column, db)
-        values.append(value)
-    return Agent.from_db(db.alias, [column.target.attname for column in columns], values)
+    return None if row is None else from_row(Agent, row)
 
 
 @functools.cache
-def _agent_sql(vendor: str) -> tuple[dict[str, str], list[Any]]:
+def _agent_sql(vendor: str) -> dict[str, str]:
     """The raw statements on the agent's row for this kind of database (built from the
-    model's quoted names only: every value is a parameter), and the columns of a full row."""
+    model's quoted names only: every value is a parameter)."""
     db = connections[DEFAULT_DB_ALIAS]
     quote, table = db.ops.quote_name, db.ops.quote_name(Agent._meta.db_table)
-    fields = Agent._meta.concrete_fields
-    columns = ", ".join(quote(str(f.column)) for f in fields)
     lock = (
         f"SELECT {quote('last_sequence')}, {quote('revoked_at')} IS NOT NULL"  # noqa: S608
         f" FROM {table} WHERE {quote('id')} = %s"
     )
     sql = {
         "auth": (
-            f"SELECT {columns} FROM {table}"  # noqa: S608
+            f"SELECT {select_list(Agent, table)} FROM {table}"  # noqa: S608
             f" WHERE {quote('credential_hash')} = %s AND {quote('revoked_at')} IS NULL"
         ),
         "lock": lock + (" FOR UPDATE" if db.features.has_select_for_update else ""),
@@ -310,7 +301,7 @@ def _agent_sql(vendor: str) -> tuple[dict[str, str], list[Any]]:
         f"{quote('reports_stored')} + 1 WHERE {quote('id')} = %s"
         f" AND {quote('revoked_at')} IS NULL AND {quote('last_sequence')} < %s",
     }
-    return sql, [f.get_col(Agent._meta.db_table) for f in fields]
+    return sql
 
 
 @service
@@ -623,7 +614,7 @@ def _store_lone_heartbeat(
     written) for a replay or a revoked agent: :func:`ingest`'s general path answers them."""
     db = connections[DEFAULT_DB_ALIAS]
     changes = _heartbeat_changes(timezone.now(), envelope, heartbeat)
-    sql = _agent_sql(db.vendor)[0]["heartbeat"].format(
+    sql = _agent_sql(db.vendor)["heartbeat"].format(
         ", ".join(f"{db.ops.quote_name(name)} = %s" for name in changes)
     )
     with db.cursor() as cursor:
@@ -641,7 +632,7 @@ def _lock_agent(agent_id: int) -> tuple[int, bool]:
     the transaction ends (so that two deliveries of one agent are stored one after the other)."""
     db = connections[DEFAULT_DB_ALIAS]
     with db.cursor() as cursor:
-        cursor.execute(_agent_sql(db.vendor)[0]["lock"], [agent_id])
+        cursor.execute(_agent_sql(db.vendor)["lock"], [agent_id])
         row = cursor.fetchone()
     if row is None:
         raise PermissionDenied("unknown agent")
@@ -651,7 +642,7 @@ def _lock_agent(agent_id: int) -> tuple[int, bool]:
 def _update_agent(agent_id: int, changes: dict[str, Any], stored: int) -> None:
     db = connections[DEFAULT_DB_ALIAS]
     assignments = ", ".join(f"{db.ops.quote_name(name)} = %s" for name in changes)
-    sql = _agent_sql(db.vendor)[0]["update"].format(assignments)
+    sql = _agent_sql(db.vendor)["update"].format(assignments)
     with db.cursor() as cursor:
         cursor.execute(sql, [*changes.values(), stored, agent_id])
 
