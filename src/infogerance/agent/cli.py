@@ -228,8 +228,10 @@ def _report_outcome(args: argparse.Namespace, outcome: Any, config: Any) -> int:
     return 0 if outcome.ok else 1
 
 
-def cmd_backup(args: argparse.Namespace) -> int:
-    from infogerance.agent.backups import read_password, repository_location, run_backup
+def _repository_access(args: argparse.Namespace) -> tuple[Any, str, str, Path] | int:
+    """The agent's configuration, the repository's location and password, and the spool of
+    a backup or drill command; or its exit code when the repository arguments are wrong."""
+    from infogerance.agent.backups import read_password, repository_location
     from infogerance.agent.client import default_config_path, default_spool_path, load_config
     from infogerance.backup.errors import BackupError
 
@@ -240,11 +242,21 @@ def cmd_backup(args: argparse.Namespace) -> int:
         password = read_password(args.password_file)
     except BackupError as exc:
         return _fail(str(exc))
+    return config, location, password, Path(args.spool) if args.spool else default_spool_path()
+
+
+def cmd_backup(args: argparse.Namespace) -> int:
+    from infogerance.agent.backups import run_backup
+
+    access = _repository_access(args)
+    if isinstance(access, int):
+        return access
+    config, location, password, spool_dir = access
     outcome = run_backup(
         location,
         password,
         args.paths,
-        spool_dir=Path(args.spool) if args.spool else default_spool_path(),
+        spool_dir=spool_dir,
         scope=args.scope,
         tags=args.tag,
         excludes=args.exclude,
@@ -255,22 +267,17 @@ def cmd_backup(args: argparse.Namespace) -> int:
 
 
 def cmd_drill(args: argparse.Namespace) -> int:
-    from infogerance.agent.backups import read_password, repository_location, run_drill
-    from infogerance.agent.client import default_config_path, default_spool_path, load_config
-    from infogerance.backup.errors import BackupError
+    from infogerance.agent.backups import run_drill
 
-    _setup_logging(args.verbose)
-    config = load_config(Path(args.config) if args.config else default_config_path())
-    try:
-        location = repository_location(args.repo)
-        password = read_password(args.password_file)
-    except BackupError as exc:
-        return _fail(str(exc))
+    access = _repository_access(args)
+    if isinstance(access, int):
+        return access
+    config, location, password, spool_dir = access
     outcome = run_drill(
         location,
         password,
         args.snapshot,
-        spool_dir=Path(args.spool) if args.spool else default_spool_path(),
+        spool_dir=spool_dir,
         scratch=args.scratch,
         include=args.include,
         keep=args.keep,

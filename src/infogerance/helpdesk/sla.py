@@ -71,17 +71,7 @@ def stream_clocks(
     batches (two queries per ``batch`` tickets), so memory does not grow with the count."""
     now = now or timezone.now()
     specs = _Specs(None)
-    last = 0
-    while True:
-        rows = list(
-            value_rows(
-                tickets.filter(pk__gt=last)
-                .order_by("pk")
-                .values_list("pk", "contract_id", "service_code", "created_at")[:batch]
-            )
-        )
-        if not rows:
-            return
+    for rows in _ticket_batches(tickets, batch):
         logs = _logs([row[0] for row in rows])
         for pk, contract_id, service_code, created_at in rows:
             log = logs[pk]
@@ -92,6 +82,27 @@ def stream_clocks(
                     for _name, spec in specs.of(contract_id, created_at, service_code)
                 ],
             )
+
+
+def _ticket_batches(
+    tickets: QuerySet[Ticket], batch: int
+) -> Iterator[list[tuple[int, int, str, dt.datetime]]]:
+    """``(pk, contract_id, service_code, created_at)`` of every ticket of ``tickets``, in
+    primary-key order, ``batch`` at a time (keyset pages; no query to learn that nothing
+    follows a short batch)."""
+    last = 0
+    while True:
+        rows = list(
+            value_rows(
+                tickets.filter(pk__gt=last)
+                .order_by("pk")
+                .values_list("pk", "contract_id", "service_code", "created_at")[:batch]
+            )
+        )
+        if rows:
+            yield rows
+        if len(rows) < batch:
+            return
         last = rows[-1][0]
 
 
@@ -131,20 +142,10 @@ def stream_clock_figures(
     """
     now_us = _micros(now or timezone.now())
     specs = _Specs(None)
-    last = 0
-    while True:
-        rows = list(
-            value_rows(
-                tickets.filter(pk__gt=last)
-                .order_by("pk")
-                .values_list("pk", "contract_id", "service_code", "created_at")[:batch]
-            )
-        )
-        if not rows:
-            return
+    for rows in _ticket_batches(tickets, batch):
         pks = np.array([row[0] for row in rows], dtype=np.int64)  # increasing
-        top = int(pks[-1])
-        logs = _columns(_event_rows(tickets.filter(pk__gt=last, pk__lte=top), pks), pks)
+        batch_tickets = tickets.filter(pk__gte=int(pks[0]), pk__lte=int(pks[-1]))
+        logs = _columns(_event_rows(batch_tickets, pks), pks)
         groups = specs.groups(
             np.array([row[1] for row in rows], dtype=np.int64),
             np.array([_micros(row[3]) for row in rows], dtype=np.int64),
@@ -154,9 +155,6 @@ def stream_clock_figures(
         for name, spec, members in groups:
             figures = clocks.clock_figures(spec, logs.select(members), now_us)
             yield ClockBatch(pks[members], name, spec, figures, logs.priority_names)
-        if pks.size < batch:
-            return  # the last batch: no query to learn that nothing follows
-        last = top
 
 
 _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
