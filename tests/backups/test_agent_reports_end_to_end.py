@@ -6,14 +6,13 @@ with the next delivery, once."""
 from __future__ import annotations
 
 import json
-import re
 from pathlib import Path
 from typing import Any
 
 from infogerance.backup.backend import LocalBackend
 from infogerance.backup.repository import Repository
 from tests.agent.backup_helpers import PASSWORD, make_source
-from tests.inventory.test_agent_end_to_end import Server, _free_port, run
+from tests.inventory.test_agent_end_to_end import Server, _free_port, demo_with_token, run
 
 
 def recorded(home: Path, repository_id: str) -> dict[str, Any]:
@@ -37,13 +36,7 @@ def recorded(home: Path, repository_id: str) -> dict[str, Any]:
 
 def test_the_agent_reports_its_backups_to_a_real_server(tmp_path: Path) -> None:
     home = tmp_path / "home"
-    assert run(["demo"], home).returncode == 0
-    hint = run(
-        ["manage", "shell", "-c", "from infogerance import demo; print(demo.enrolment_hint('x'))"],
-        home,
-    )
-    token = re.search(r"--token (\S+)", hint.stdout)
-    assert token, hint.stdout + hint.stderr
+    token = demo_with_token(home)
     password_file = tmp_path / "password"
     password_file.write_text(PASSWORD + "\n")
     password_file.chmod(0o600)
@@ -67,7 +60,7 @@ def test_the_agent_reports_its_backups_to_a_real_server(tmp_path: Path) -> None:
     server.start()
     try:
         url = f"http://127.0.0.1:{server.port}"
-        enrolled = run(["agent", "enroll", "--server", url, "--token", token[1], *config], home)
+        enrolled = run(["agent", "enroll", "--server", url, "--token", token, *config], home)
         assert enrolled.returncode == 0, enrolled.stderr
         first = run(["agent", "backup", *agent, *repo, str(source)], home)
         assert first.returncode == 0, first.stderr

@@ -82,8 +82,8 @@ def facts(home: Path, hostname: str) -> dict[str, Any]:
     return dict(json.loads(result.stdout.strip().splitlines()[-1]))
 
 
-def test_an_agent_against_the_demo_survives_an_outage(tmp_path: Path) -> None:
-    home = tmp_path / "home"
+def demo_with_token(home: Path) -> str:
+    """A demo instance in ``home``, and a fresh enrolment token of its first client."""
     assert run(["demo"], home).returncode == 0
     hint = run(
         ["manage", "shell", "-c", "from infogerance import demo; print(demo.enrolment_hint('x'))"],
@@ -91,6 +91,12 @@ def test_an_agent_against_the_demo_survives_an_outage(tmp_path: Path) -> None:
     )
     token = re.search(r"--token (\S+)", hint.stdout)
     assert token, hint.stdout + hint.stderr
+    return token.group(1)
+
+
+def test_an_agent_against_the_demo_survives_an_outage(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    token = demo_with_token(home)
     server = Server(home, _free_port())
     config, spool = tmp_path / "agent.json", tmp_path / "spool"
     agent = ["--config", str(config)]
@@ -98,7 +104,7 @@ def test_an_agent_against_the_demo_survives_an_outage(tmp_path: Path) -> None:
     url = f"http://127.0.0.1:{server.port}"
     server.start()
     try:
-        enrolled = run(["agent", "enroll", "--server", url, "--token", token[1], *agent], home)
+        enrolled = run(["agent", "enroll", "--server", url, "--token", token, *agent], home)
         assert enrolled.returncode == 0, enrolled.stderr
         assert oct(config.stat().st_mode & 0o777) == "0o600"
         first = run(["agent", "once", *agent, *queue], home)
