@@ -269,7 +269,7 @@ def phases(events: Path) -> dict[str, float]:
         )
     t3 = time.process_time()
     evaluation = Evaluation(document, measurement, statement, data.problems)
-    orjson.dumps(evaluation_to_json(evaluation), option=orjson.OPT_INDENT_2)
+    orjson.dumps(evaluation_to_json(evaluation, for_indent_2=True), option=orjson.OPT_INDENT_2)
     t4 = time.process_time()
     return {"read": t1 - t0, "measure": t2 - t1, "penalties": t3 - t2, "json": t4 - t3}
 

@@ -569,7 +569,8 @@ def cmd_sla_evaluate(args: argparse.Namespace) -> int:
     evaluation = evaluate(document, data, args.period, now=now, held=set(args.held), inputs=inputs)
     if args.format == "json":
         # The newline written on its own: appending it would copy hundreds of megabytes.
-        parts = [orjson.dumps(evaluation_to_json(evaluation), option=orjson.OPT_INDENT_2), b"\n"]
+        document_json = evaluation_to_json(evaluation, for_indent_2=True)
+        parts = [orjson.dumps(document_json, option=orjson.OPT_INDENT_2), b"\n"]
     else:
         parts = [evaluation_table(evaluation).encode("utf-8")]
     if args.output:

@@ -12,10 +12,12 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+import orjson
 import pytest
 
 from infogerance.cli import main
 from infogerance.contracts.loader import load_contract
+from infogerance.sla.evaluate import evaluate, evaluation_to_json
 from infogerance.sla.eventsfile import TicketTable, read_events
 from infogerance.sla.measure import measure, result_to_json
 from infogerance.sla.records import TicketInfo
@@ -168,6 +170,40 @@ def test_the_tickets_as_columns_measure_as_ticket_objects(tmp_path: Path) -> Non
     assert without != expected
     columns = [[getattr(info, name) for info in fewer.values()] for name in TicketInfo.__slots__]
     assert measured(TicketTable(*columns)) == without  # columns, but not the logs' tickets
+
+
+def test_the_json_file_is_byte_for_byte_that_of_the_items_as_objects(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The command writes the items of ticket levels from ready text (``ItemsText``): the
+    same bytes as orjson writing one dict per item."""
+    events = write(tmp_path, LINES)
+    contract = contract_file(tmp_path)
+    output = tmp_path / "out.json"
+    code, _out, err = run(
+        capsys,
+        "--contract", str(contract),
+        "--events", str(events),
+        "--period", "2026-03",
+        "--as-of", "2026-05-01T00:00:00+02:00",
+        "--format", "json",
+        "--output", str(output),
+    )  # fmt: skip
+    assert code == 0, err
+    written = output.read_bytes()
+    document = orjson.loads(written)
+    as_dicts = evaluation_to_json(
+        evaluate(
+            load_contract(CONTRACT + PENALTIES),
+            read_events(events),
+            "2026-03",
+            now=output_as_of(document),
+            inputs=document["inputs"],
+        )
+    )
+    gtr = next(r for r in as_dicts["results"] if r["level"] == "gtr-p2")
+    assert [i["ref"] for i in gtr["items"]] == ["T1", "T2"]  # items of a ticket level
+    assert written == orjson.dumps(as_dicts, option=orjson.OPT_INDENT_2) + b"\n"
 
 
 def output_as_of(output: dict[str, Any]) -> Any:

@@ -21,7 +21,7 @@ from infogerance.contracts.format import ContractDocument
 from infogerance.helpdesk.clocks import TicketLogs
 from infogerance.sla.collector import collector_paused
 from infogerance.sla.eventsfile import EventsData, Problem
-from infogerance.sla.measure import Measurement, measure, result_to_json
+from infogerance.sla.measure import ItemsText, Measurement, measure, result_to_json
 from infogerance.sla.penalties import Statement, compute_statement, statement_to_json
 
 __all__ = ["FORMAT", "Evaluation", "evaluate", "evaluation_table", "evaluation_to_json"]
@@ -75,12 +75,19 @@ def evaluate(
     return Evaluation(document, measurement, statement, list(data.problems), dict(inputs or {}))
 
 
-def evaluation_to_json(evaluation: Evaluation) -> dict[str, Any]:
+#: The depth of nesting of each item in the document: top, results, a result, its items.
+_ITEMS_DEPTH = 4
+
+
+def evaluation_to_json(evaluation: Evaluation, *, for_indent_2: bool = False) -> dict[str, Any]:
+    """The evaluation as JSON-ready values. ``for_indent_2``: for ``orjson.dumps(...,
+    option=orjson.OPT_INDENT_2)`` only, which writes the millions of items of a month's
+    tickets from ready text (the same bytes, several times faster)."""
     with collector_paused():
-        return _evaluation_json(evaluation)
+        return _evaluation_json(evaluation, ItemsText(_ITEMS_DEPTH) if for_indent_2 else None)
 
 
-def _evaluation_json(evaluation: Evaluation) -> dict[str, Any]:
+def _evaluation_json(evaluation: Evaluation, items_text: ItemsText | None) -> dict[str, Any]:
     document, measurement = evaluation.document, evaluation.measurement
     return {
         "format": FORMAT,
@@ -101,7 +108,7 @@ def _evaluation_json(evaluation: Evaluation) -> dict[str, Any]:
             "due": statement_to_json(evaluation.statement)["due"],
             "currency": evaluation.statement.currency,
         },
-        "results": [result_to_json(r) for r in measurement.results],
+        "results": [result_to_json(r, items_text=items_text) for r in measurement.results],
         "penalties": statement_to_json(evaluation.statement),
         "problems": [
             {"line": p.line, "field": p.field, "message": p.message, "action": p.action}

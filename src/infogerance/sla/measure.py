@@ -47,7 +47,7 @@ Everything else is :func:`infogerance.sla.metrics.measure_level`.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -57,6 +57,7 @@ from zoneinfo import ZoneInfo
 
 import numpy as np
 import numpy.typing as npt
+import orjson
 
 from infogerance.calendars import Calendar
 from infogerance.contracts.calendars import calendar_for
@@ -72,9 +73,10 @@ from infogerance.helpdesk.clockspecs import ClockGroup, clock_groups
 from infogerance.sla import metrics
 from infogerance.sla.eventsfile import TicketTable
 from infogerance.sla.records import TicketInfo
-from infogerance.sla.results import Exclusion, Item, LevelResult
+from infogerance.sla.results import Exclusion, Item, ItemColumns, LevelResult, seconds_text
 
 __all__ = [
+    "ItemsText",
     "Measurement",
     "PeriodError",
     "measure",
@@ -136,26 +138,48 @@ _I64 = npt.NDArray[np.int64]
 
 @dataclass
 class _Acc:
-    """A level's items and exclusions, in chunks: the instant and the ticket (an index into
-    the logs) of each, for the order (instant, ref), and the objects."""
+    """A level's items and exclusions, in chunks: the instant of each, for the order
+    (instant, ref); items as columns, exclusions as objects (with their tickets, indices into
+    the logs)."""
 
-    items: list[tuple[_I64, _I64, list[Item]]] = field(default_factory=list)
+    items: list[tuple[_I64, ItemColumns]] = field(default_factory=list)
     excluded: list[tuple[_I64, _I64, list[Exclusion]]] = field(default_factory=list)
 
-    @staticmethod
-    def _ordered(chunks: list[tuple[_I64, _I64, list[Any]]], rank: _I64) -> list[Any]:
-        if not chunks:
+    def ordered_items(self, rank: _I64) -> ItemColumns | list[Item]:
+        if not self.items:
             return []
-        at = np.concatenate([chunk[0] for chunk in chunks])
-        tickets = np.concatenate([chunk[1] for chunk in chunks])
-        objects = [obj for chunk in chunks for obj in chunk[2]]
-        return [objects[i] for i in np.lexsort((rank[tickets], at)).tolist()]
+        chunks = [chunk for _at, chunk in self.items]
+        tickets = np.concatenate([chunk.tickets for chunk in chunks])
+        order = np.lexsort((rank[tickets], np.concatenate([at for at, _chunk in self.items])))
 
-    def ordered_items(self, rank: _I64) -> list[Item]:
-        return self._ordered(self.items, rank)
+        def column(name: str) -> Any:
+            parts = [getattr(chunk, name) for chunk in chunks]
+            if any(part is None for part in parts):
+                if all(part is None for part in parts):
+                    return None
+                raise ValueError(f"items of one level with and without {name}")
+            if name == "notes":
+                joined = [note for part in parts for note in part]
+                return [joined[i] for i in order.tolist()]
+            return np.concatenate(parts)[order]
+
+        return ItemColumns(
+            chunks[0].refs,
+            tickets[order],
+            column("met"),
+            value_us=column("value_us"),
+            overrun_us=column("overrun_us"),
+            notes=column("notes"),
+            days_late=column("days_late"),
+        )
 
     def ordered_excluded(self, rank: _I64) -> list[Exclusion]:
-        return self._ordered(self.excluded, rank)
+        if not self.excluded:
+            return []
+        at = np.concatenate([chunk[0] for chunk in self.excluded])
+        tickets = np.concatenate([chunk[1] for chunk in self.excluded])
+        objects = [obj for chunk in self.excluded for obj in chunk[2]]
+        return [objects[i] for i in np.lexsort((rank[tickets], at)).tolist()]
 
 
 def measure(
@@ -379,24 +403,17 @@ def _measure_clock(
         overrun = np.maximum(0, elapsed - figures.target[measured])
         late_us = stopped[measured] - figures.breached[measured]
         days = np.where(figures.is_breached[measured] & (late_us > 0), -(-late_us // _DAY_US), 0)
-        met = figures.state[measured] == _MET
-        new_item, seconds = tuple.__new__, _seconds
         acc.items.append(
             (
                 stopped[measured],
-                tickets[measured],
-                [
-                    # Item(...) without its Python-level __new__: millions of them.
-                    new_item(Item, (refs[t], seconds(e), m, seconds(o), "", d))
-                    for t, e, m, o, d in zip(
-                        tickets[measured].tolist(),
-                        elapsed.tolist(),
-                        met.tolist(),
-                        overrun.tolist(),
-                        days.tolist(),
-                        strict=True,
-                    )
-                ],
+                ItemColumns(
+                    refs,
+                    tickets[measured],
+                    figures.state[measured] == _MET,
+                    value_us=elapsed,
+                    overrun_us=overrun,
+                    days_late=days,
+                ),
             )
         )
 
@@ -407,9 +424,9 @@ def _first_contact(
     logs: clocks.TicketLogs,
     tickets: _I64,
     refs: tuple[str, ...],
-) -> tuple[_I64, _I64, list[Item]]:
+) -> tuple[_I64, ItemColumns]:
     """First-contact resolution of one service's tickets, over the columns of their logs:
-    the instants, tickets and items of those resolved in the period."""
+    the instants and items of those resolved in the period."""
     start, end = _micros(bounds[0]), min(_micros(bounds[1]), _micros(now))
     offsets, n = logs.offsets, len(logs)
     counts = offsets[1:] - offsets[:-1]
@@ -444,11 +461,7 @@ def _first_contact(
         )
     ]
     met = ~reassigned & ~waited[picked] & ~reopened[picked]
-    items = [
-        Item(refs[t], None, ok, _ZERO, note)
-        for t, ok, note in zip(tickets[picked].tolist(), met.tolist(), notes, strict=True)
-    ]
-    return at[picked], tickets[picked], items
+    return at[picked], ItemColumns(refs, tickets[picked], met, notes=notes)
 
 
 # --------------------------------------------------------------------------------------------
@@ -462,9 +475,11 @@ def _number(value: Decimal | None) -> str | None:
     return format(value, "f") if "E" in text else text
 
 
-def result_to_json(result: LevelResult) -> dict[str, Any]:
-    """A stable JSON-ready rendering (numbers as decimal strings, to keep them exact)."""
-    number = _number  # and the shared zero of most items' overrun, without a call
+def result_to_json(result: LevelResult, *, items_text: ItemsText | None = None) -> dict[str, Any]:
+    """A stable JSON-ready rendering (numbers as decimal strings, to keep them exact).
+
+    With ``items_text``, items held as columns come as one ``orjson.Fragment`` of ready text
+    (see :class:`ItemsText`)."""
     return {
         "level": result.level_id,
         "name": result.name,
@@ -483,16 +498,142 @@ def result_to_json(result: LevelResult) -> dict[str, Any]:
         "details": {
             k: _number(v) if isinstance(v, Decimal) else v for k, v in result.details.items()
         },
-        "items": [
-            {
-                "ref": ref,
-                "value": number(value),
-                "met": met,
-                "overrun_seconds": "0" if overrun is _ZERO else number(overrun),
-                "days_late": days_late,
-                "note": note,
-            }
-            for ref, value, met, overrun, note, days_late in result.items
-        ],
+        "items": _items_json(result.items, items_text),
         "excluded": [{"ref": e.ref, "reason": e.reason} for e in result.excluded],
     }
+
+
+def _items_json(items: Sequence[Item], items_text: ItemsText | None) -> Any:
+    if isinstance(items, ItemColumns):
+        if items_text is not None:
+            return orjson.Fragment(items_text.text(items))
+        return _column_items(items)
+    number = _number  # and the shared zero of most items' overrun, without a call
+    return [
+        {
+            "ref": ref,
+            "value": number(value),
+            "met": met,
+            "overrun_seconds": "0" if overrun is _ZERO else number(overrun),
+            "days_late": days_late,
+            "note": note,
+        }
+        for ref, value, met, overrun, note, days_late in items
+    ]
+
+
+class _Fractions(dict[int, str]):
+    """The text after the units of a number of microseconds in seconds, by its last six
+    digits: ``500000`` → ``.5``, ``0`` → nothing."""
+
+    def __missing__(self, fraction: int) -> str:
+        text = f".{fraction:06d}".rstrip("0") if fraction else ""
+        self[fraction] = text
+        return text
+
+
+def _seconds_texts(us: _I64 | None, n: int) -> list[Any]:
+    """:func:`~infogerance.sla.results.seconds_text` of each value (``None`` for none)."""
+    if us is None:
+        return [None] * n
+    return list(map("%s%s".__mod__, zip(*_seconds_parts(us), strict=True)))
+
+
+def _column_items(items: ItemColumns) -> list[dict[str, Any]]:
+    n, refs = len(items), items.refs
+    overruns = _seconds_texts(items.overrun_us, n) if items.overrun_us is not None else ["0"] * n
+    return [
+        {
+            "ref": refs[t],
+            "value": value,
+            "met": met,
+            "overrun_seconds": overrun,
+            "days_late": days,
+            "note": note,
+        }
+        for t, value, met, overrun, days, note in zip(
+            items.tickets.tolist(),
+            _seconds_texts(items.value_us, n),
+            items.met.tolist(),
+            overruns,
+            [0] * n if items.days_late is None else items.days_late.tolist(),
+            [""] * n if items.notes is None else items.notes,
+            strict=True,
+        )
+    ]
+
+
+def _json_strings(texts: Sequence[str]) -> list[str]:
+    """Each text as a JSON string, as orjson writes it."""
+    if not texts:
+        return []
+    # Between two strings of orjson's list, '","' is always a separator: a quote inside a
+    # string is escaped.
+    parts = orjson.dumps(list(texts)).decode()[2:-2].split('","')
+    if len(parts) != len(texts):  # cannot happen; never trust it silently
+        return [orjson.dumps(text).decode() for text in texts]
+    return [f'"{part}"' for part in parts]
+
+
+class ItemsText:
+    """Items held as columns written as JSON text, byte for byte as ``orjson.dumps(...,
+    option=orjson.OPT_INDENT_2)`` writes their list at ``depth`` levels of nesting: several
+    times faster than a dict per item for the millions of a month's tickets. One instance per
+    document: it keeps the refs it has written as JSON strings."""
+
+    def __init__(self, depth: int) -> None:
+        self.depth = depth
+        self._refs: tuple[Sequence[str], list[str]] | None = None
+
+    def _encoded_refs(self, refs: Sequence[str]) -> list[str]:
+        if self._refs is None or self._refs[0] is not refs:
+            self._refs = (refs, _json_strings(refs))
+        return self._refs[1]
+
+    def text(self, items: ItemColumns) -> bytes:
+        n = len(items)
+        if not n:
+            return b"[]"
+        outer, inner = "  " * self.depth, "  " * (self.depth + 1)
+        refs = self._encoded_refs(items.refs)
+        # One %-template per kind of column: constants where a column is absent.
+        template = [f'{outer}{{\n{inner}"ref": %s,\n{inner}"value": ']
+        args: list[Iterable[Any]] = [map(refs.__getitem__, items.tickets.tolist())]
+        if items.value_us is None:
+            template.append("null")
+        else:
+            template.append('"%s%s"')
+            args += _seconds_parts(items.value_us)
+        template.append(f',\n{inner}"met": %s,\n{inner}"overrun_seconds": ')
+        args.append(map(("false", "true").__getitem__, items.met.tolist()))
+        if items.overrun_us is None:
+            template.append('"0"')
+        else:
+            template.append('"%s%s"')
+            args += _seconds_parts(items.overrun_us)
+        template.append(f',\n{inner}"days_late": ')
+        if items.days_late is None:
+            template.append("0")
+        else:
+            template.append("%d")
+            args.append(items.days_late.tolist())
+        template.append(f',\n{inner}"note": ')
+        if items.notes is None:
+            template.append('""')
+        else:
+            distinct = sorted(set(items.notes))
+            encoded = dict(zip(distinct, _json_strings(distinct), strict=True))
+            template.append("%s")
+            args.append(map(encoded.__getitem__, items.notes))
+        template.append(f"\n{outer}}}")
+        body = ",\n".join(map("".join(template).__mod__, zip(*args, strict=True)))
+        return f"[\n{body}\n{'  ' * (self.depth - 1)}]".encode()
+
+
+def _seconds_parts(us: _I64) -> list[Iterable[Any]]:
+    """The whole seconds and the rest (``.5``, or nothing) of the texts of
+    :func:`~infogerance.sla.results.seconds_text`."""
+    if us.size and int(us.min()) < 0:
+        return [map(seconds_text, us.tolist()), [""] * us.size]
+    whole, fraction = np.divmod(us, 1_000_000)
+    return [whole.tolist(), map(_Fractions().__getitem__, fraction.tolist())]

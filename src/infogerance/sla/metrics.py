@@ -48,7 +48,7 @@ from infogerance.sla.records import (
     RestoreTest,
     Satisfaction,
 )
-from infogerance.sla.results import Exclusion, Item, LevelResult
+from infogerance.sla.results import Exclusion, Item, ItemColumns, LevelResult
 
 if TYPE_CHECKING:
     from infogerance.contracts.format import ServiceLevel
@@ -243,7 +243,11 @@ def _result(
     target_us: int | None = None,
     details: dict[str, Any] | None = None,
 ) -> LevelResult:
-    items = tuple(items)
+    if isinstance(items, ItemColumns):
+        total = items.overrun()
+    else:
+        items = tuple(items)
+        total = sum(map(_OVERRUN, items), Decimal(0))
     return LevelResult(
         level_id=level.id,
         name=level.name or level.id,
@@ -260,16 +264,17 @@ def _result(
         within=within,
         items=items,
         excluded=tuple(excluded),
-        overrun=sum(map(_OVERRUN, items), Decimal(0)) if overrun is None else overrun,
+        overrun=total if overrun is None else overrun,
         details=details or {},
     )
 
 
 def rate_result(
-    level: ServiceLevel, items: list[Item], threshold: Decimal, **extra: Any
+    level: ServiceLevel, items: Sequence[Item], threshold: Decimal, **extra: Any
 ) -> LevelResult:
     """A level judged by the share of its items that met: ``value`` in percent."""
-    sample, within = len(items), sum(map(_MET, items))
+    sample = len(items)
+    within = items.within() if isinstance(items, ItemColumns) else sum(map(_MET, items))
     if not sample:
         return _result(level, value=None, met=None, sample=0, within=0, **extra)
     return _result(

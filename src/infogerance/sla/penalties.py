@@ -57,13 +57,13 @@ dispute simply stops holding its level.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from infogerance.contracts.format import Penalties, PenaltyKind, PenaltyRule, Unit
-from infogerance.sla.results import LevelResult
+from infogerance.sla.results import Item, ItemColumns, LevelResult
 
 __all__ = ["CapAdjustment", "PenaltyLine", "Statement", "compute_statement", "statement_to_json"]
 
@@ -222,15 +222,28 @@ def _fixed_per_breach(rule: PenaltyRule, result: LevelResult, fee: Decimal, cur:
     return _Figure(Decimal(breaches), amount, total, formula, note)
 
 
+def _missed(items: Sequence[Item]) -> Iterable[Item]:
+    """The items that did not meet their target (without building the others, when the
+    items are columns)."""
+    if isinstance(items, ItemColumns):
+        return items.select(~items.met)
+    return [item for item in items if not item.met]
+
+
+def _late(items: Sequence[Item]) -> Iterable[Item]:
+    """The items with days of delay."""
+    if isinstance(items, ItemColumns):
+        return () if items.days_late is None else items.select(items.days_late > 0)
+    return [item for item in items if item.days_late > 0]
+
+
 def _per_started_hour(rule: PenaltyRule, result: LevelResult, fee: Decimal, cur: str) -> _Figure:
     amount = _base(rule.amount, rule, "amount")
     if result.met is not False:
         hours, note = 0, "level met: no penalty"
     elif result.unit not in ("percent", "score"):  # a duration target: per item
         counted = [
-            (item.ref, item.overrun, _started(item.overrun, HOUR))
-            for item in result.items
-            if not item.met
+            (item.ref, item.overrun, _started(item.overrun, HOUR)) for item in _missed(result.items)
         ]
         hours = sum(h for _, _, h in counted)
         note = "; ".join(f"{ref}: {_num(s)} s → {h} h" for ref, s, h in counted)
@@ -266,7 +279,7 @@ def _public_delay(rule: PenaltyRule, result: LevelResult, fee: Decimal, cur: str
     value = _base(rule.value, rule, "value")
     rate = _base(rule.rate_per_thousand, rule, "rate_per_thousand")
     per_day = value * rate / THOUSAND
-    late = [(item.ref, item.days_late) for item in result.items if item.days_late > 0]
+    late = [(item.ref, item.days_late) for item in _late(result.items)]
     days = sum(d for _, d in late)
     total = _cents(per_day * days)
     formula = (
