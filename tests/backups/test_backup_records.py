@@ -222,3 +222,68 @@ def test_the_pages(world: Any) -> None:
     neighbour = Client()
     neighbour.force_login(world.user("b_manager"))
     assert neighbour.get(f"/backups/{repo.pk}/").status_code == 404
+
+
+def test_a_repository_is_recorded_and_edited_through_the_pages(world: Any) -> None:
+    admin = Client(headers={"Accept-Language": "en"})  # English messages
+    admin.force_login(world.user("p_admin"))
+    assert "/backups/new/" in admin.get("/backups/").content.decode()
+    form = admin.get("/backups/new/").content.decode()
+    # The provider's clients, and no one else's.
+    assert world.victim.name in form and "Client B" in form and "Provider Q" not in form
+    fields = {
+        "organization": str(world.victim.pk),
+        "name": " principal ",
+        "location": "/srv/backups/victim",
+        "service_code": "SAUV",
+        "key_reference": "vault:backups/victim",
+        "repository_id": "",
+    }
+    answer = admin.post("/backups/new/", fields)
+    repo = BackupRepository.objects.get()
+    assert answer.status_code == 302 and answer["Location"] == f"/backups/{repo.pk}/"
+    assert (repo.organization_id, repo.name, repo.service_code) == (
+        world.victim.pk,
+        "principal",  # trimmed by the service
+        "SAUV",
+    )
+    assert AuditEvent.objects.filter(action="backups.repository_create").count() == 1
+    # The same name again for the same client: the field is named, nothing is written.
+    again = admin.post("/backups/new/", fields)
+    assert again.status_code == 200
+    assert "This client already has a repository of this name." in again.content.decode()
+    assert BackupRepository.objects.count() == 1
+    # A client of another provider, forged into the form: refused by the form's choices.
+    forged = admin.post("/backups/new/", {**fields, "name": "x", "organization": "999999"})
+    assert forged.status_code == 200 and BackupRepository.objects.count() == 1
+    # Edit: the restic id printed by `backup init`; a bad one names the field.
+    assert f"/backups/{repo.pk}/edit/" in admin.get(f"/backups/{repo.pk}/").content.decode()
+    edited = {k: v for k, v in fields.items() if k != "organization"}
+    bad = admin.post(f"/backups/{repo.pk}/edit/", {**edited, "repository_id": "xyz"})
+    assert "64 hexadecimal digits" in bad.content.decode()
+    repo.refresh_from_db()
+    assert repo.repository_id == ""
+    good = admin.post(f"/backups/{repo.pk}/edit/", {**edited, "repository_id": "c" * 64})
+    assert good.status_code == 302
+    repo.refresh_from_db()
+    assert repo.repository_id == "c" * 64 and repo.name == "principal"
+    update = AuditEvent.objects.get(action="backups.repository_update")
+    assert update.after == {"repository_id": "c" * 64}
+
+
+def test_only_the_provider_records_or_edits_repositories_on_the_pages(world: Any) -> None:
+    repo = repository(world)
+    manager = Client()
+    manager.force_login(world.user("a_manager"))  # sees the repository, may not change it
+    assert "/backups/new/" not in manager.get("/backups/").content.decode()
+    assert f"/backups/{repo.pk}/edit/" not in manager.get(f"/backups/{repo.pk}/").content.decode()
+    assert manager.get("/backups/new/").status_code == 403
+    assert manager.get(f"/backups/{repo.pk}/edit/").status_code == 403
+    refused = manager.post(f"/backups/{repo.pk}/edit/", {"name": "x", "location": "/tmp"})
+    assert refused.status_code == 403
+    outsider = Client()
+    outsider.force_login(world.user("q_admin"))  # another provider: nothing to find
+    assert outsider.get(f"/backups/{repo.pk}/edit/").status_code == 404
+    assert outsider.post(f"/backups/{repo.pk}/edit/", {"name": "x"}).status_code == 404
+    repo.refresh_from_db()
+    assert repo.name == "principal" and repo.location == "/srv/backups/victim"
