@@ -92,6 +92,35 @@ def test_an_empty_trail_can_be_anchored(tmp_path: Path) -> None:
     assert run(["audit", "verify", "--expect-head", head], tmp_path).returncode == 0
 
 
+def test_file_commands_need_no_instance_and_speak_both_languages(tmp_path: Path) -> None:
+    """contract validate and sla evaluate only read files: a broken instance configuration
+    does not concern them, and their messages still follow --lang."""
+    contract = Path(__file__).resolve().parents[1] / "examples" / "contrat-infogerance-globale.yaml"
+    broken = {"INFOGERANCE_DATABASE_URL": "mysql://u:p@h/db", "INFOGERANCE_DEBUG": "maybe"}
+    broken["DJANGO_SETTINGS_MODULE"] = ""  # as for a user (pytest-django sets it for the tests)
+    valid = run(["contract", "validate", str(contract)], tmp_path / "none", **broken)
+    assert valid.returncode == 0, valid.stderr
+    assert "valid (NL-BM-2026-001, 19 service levels, 7 services)" in valid.stdout
+    incomplete = tmp_path / "c.yaml"
+    incomplete.write_text("reference: x\n", encoding="utf-8")
+    for lang, message in (("en", "fees: This field is required."), ("fr", "fees: Ce champ est")):
+        invalid = run(
+            ["contract", "validate", str(incomplete), "--lang", lang], tmp_path / "none", **broken
+        )
+        assert invalid.returncode == 1 and message in invalid.stderr
+    events = tmp_path / "events.jsonl"
+    events.write_text('{"type": "ticket_event", "ticket": "T1"}\n', encoding="utf-8")
+    bad = run(
+        ["sla", "evaluate", "--contract", str(contract), "--events", str(events),
+         "--period", "2026-03"],
+        tmp_path / "none",
+        **broken,
+    )  # fmt: skip
+    assert bad.returncode == 1 and "Traceback" not in bad.stderr
+    assert "events.jsonl:1: seq: required on every ticket_event line, but missing" in bad.stderr
+    assert not (tmp_path / "none").exists()  # nothing created for an instance
+
+
 def test_commands_need_an_initialised_instance(tmp_path: Path) -> None:
     result = run(["audit", "verify"], tmp_path)
     assert result.returncode == 2

@@ -46,6 +46,34 @@ def setup_django() -> None:
     translation.activate("en")
 
 
+def setup_offline() -> None:
+    """For the commands that only read files (``contract validate``, ``contract schema``,
+    ``sla evaluate``): Django's translations and nothing else. No instance is needed, its
+    configuration is not read and no application is loaded (a second less to start). Where
+    Django is already set up (or ``DJANGO_SETTINGS_MODULE`` names settings), those are
+    used."""
+    from django.conf import settings
+
+    if settings.configured or os.environ.get("DJANGO_SETTINGS_MODULE"):
+        setup_django()
+        return
+    from pathlib import Path
+
+    import django
+    from django.utils import translation
+
+    settings.configure(
+        USE_I18N=True,
+        USE_TZ=True,
+        LANGUAGE_CODE="fr",
+        LANGUAGES=[("fr", "Français"), ("en", "English")],
+        LOCALE_PATHS=[Path(__file__).resolve().parent / "locale"],
+        INSTALLED_APPS=[],
+    )
+    django.setup()
+    translation.activate("en")
+
+
 def check_database() -> None:
     from django.conf import settings
     from django.db import connection
@@ -341,7 +369,7 @@ def _read_file(path: str) -> bytes:
 
 
 def cmd_contract_validate(args: argparse.Namespace) -> int:
-    setup_django()
+    setup_offline()
     import json
 
     from django.utils import translation
@@ -490,7 +518,7 @@ def cmd_contract_diff(args: argparse.Namespace) -> int:
 
 
 def cmd_contract_schema(args: argparse.Namespace) -> int:
-    setup_django()
+    setup_offline()
     import json
 
     from infogerance.contracts.format import json_schema
@@ -515,7 +543,7 @@ def cmd_sla_evaluate(args: argparse.Namespace) -> int:
     # spot (transparent_hugepage/defrag "madvise", Debian's default) that cost a million
     # tickets 1.7 s of system time for 0.7 s of user time saved.
     os.environ.setdefault("NUMPY_MADVISE_HUGEPAGE", "0")
-    setup_django()
+    setup_offline()
     import datetime as dt
 
     import orjson
