@@ -12,7 +12,7 @@ import pytest
 
 from infogerance.agent import AgentError
 from infogerance.agent.protocol import Kind
-from infogerance.agent.spool import Spool, encode, write_atomic
+from infogerance.agent.spool import Spool, SpoolBusy, encode, write_atomic
 
 T0 = 1_800_000_000.0
 
@@ -110,8 +110,30 @@ def test_crash_leftovers_are_cleaned(tmp_path: Path) -> None:
     (tmp_path / "queue" / "README").write_text("not a report")  # unknown names are left alone
     reopened = Spool(tmp_path)
     assert queued(reopened) == ["h1", "i2"]
-    assert not list(tmp_path.rglob(".tmp-*"))
+    assert len(list(tmp_path.rglob(".tmp-*"))) == 2  # only the holder of the spool cleans
+    with reopened.lock():
+        assert not list(tmp_path.rglob(".tmp-*"))
+    assert queued(reopened) == ["h1", "i2"]
     assert (tmp_path / "queue" / "README").exists()
+
+
+def test_a_spool_held_elsewhere_keeps_its_writes_in_progress(tmp_path: Path) -> None:
+    """`agent status` (or any reader) while `agent run` writes: the half-written file is the
+    running agent's, not a leftover; the reader sees the queue and removes nothing."""
+    holder = Spool(tmp_path)
+    add(holder, "h")
+    with holder.lock():
+        writing = tmp_path / "queue" / ".tmp-in-progress"
+        writing.write_bytes(b'{"format": "infogerance-agen')
+        reader = Spool(tmp_path)
+        assert queued(reader) == ["h1"] and reader.summary()["reports"] == 1
+        with pytest.raises(SpoolBusy), reader.lock():
+            pass
+        assert writing.exists()
+        add(holder, "i")
+    # Taken again later: what the holder added meanwhile is read, the leftover removed.
+    with reader.lock():
+        assert queued(reader) == ["h1", "i2"] and not writing.exists()
 
 
 def test_a_corrupt_report_is_set_aside(tmp_path: Path) -> None:

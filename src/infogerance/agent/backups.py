@@ -43,7 +43,7 @@ from infogerance.agent.client import (
     deliver_with_retries,
 )
 from infogerance.agent.protocol import Kind, utc_instant
-from infogerance.agent.spool import Spool, SpoolBusy, hold, submit, write_atomic
+from infogerance.agent.spool import Spool, SpoolBusy, submit, write_atomic
 
 if TYPE_CHECKING:
     from infogerance.backup.repository import Repository
@@ -410,8 +410,9 @@ def report(
     deadline = time.monotonic() + waiting
     while True:
         try:
-            with hold(spool_dir):
-                return _deliver(config, spool_dir, incoming, attempts, sleep, transport, sync)
+            spool = Spool(spool_dir, sync=sync)
+            with spool.lock():
+                return _deliver(config, spool, incoming, attempts, sleep, transport)
         except SpoolBusy:
             if not incoming.exists():
                 return Reported(
@@ -430,14 +431,12 @@ def report(
 
 def _deliver(
     config: AgentConfig,
-    spool_dir: Path,
+    spool: Spool,
     incoming: Path,
     attempts: int,
     sleep: Callable[[float], None],
     transport: Transport | None,
-    sync: bool,
 ) -> Reported:
-    spool = Spool(spool_dir, sync=sync)
     delivery = Delivery(config, spool, transport=transport)
     try:
         delivery.synchronise()  # before numbering: the server ignores numbers it has seen

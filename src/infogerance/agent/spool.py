@@ -180,15 +180,17 @@ class Spool:
             raise AgentError(
                 f"cannot create the spool {self.directory}: {exc.strerror or exc}"
             ) from None
-        self._clean_temporary_files()
+        self._load()
+
+    # --- loading ---------------------------------------------------------------------------
+
+    def _load(self) -> None:
         self._entries: list[Entry] = self._scan()
         self._bytes = sum(e.size for e in self._entries)
         self.state: dict[str, Any] = self._load_state()
         newest = self._entries[-1].sequence if self._entries else 0
         self._saved_sequence = int(self.state.get("sequence", 0))
         self.state["sequence"] = max(self._saved_sequence, newest)
-
-    # --- loading ---------------------------------------------------------------------------
 
     def _clean_temporary_files(self) -> None:
         for d in (self.directory, self.queue_dir, self.rejected_dir):
@@ -373,9 +375,16 @@ class Spool:
 
     # --- one process at a time -------------------------------------------------------------
 
-    def lock(self) -> contextlib.AbstractContextManager[None]:
-        """Hold the spool for this process: two agents on one spool would send twice."""
-        return hold(self.directory)
+    @contextlib.contextmanager
+    def lock(self) -> Iterator[None]:
+        """Hold the spool for this process: two agents on one spool would send twice. Only
+        the holder removes what an interrupted write left (``.tmp-…``): anyone else could
+        take the file another process is writing. The queue and the state are read again
+        once held."""
+        with hold(self.directory):
+            self._clean_temporary_files()
+            self._load()
+            yield
 
     # --- reports made by other commands ----------------------------------------------------
 
