@@ -86,13 +86,15 @@ class RequestContextMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        incoming = request.headers.get("X-Request-ID", "")
+        # From META, not request.headers: building that parses every variable of the WSGI
+        # environment (the server puts its own environment there), on every request.
+        incoming = request.META.get("HTTP_X_REQUEST_ID", "")
         request_id = incoming if _REQUEST_ID.match(incoming) else uuid.uuid4().hex
         token = context.bind(
             context.RequestContext(
                 request_id=request_id,
                 ip_address=client_ip(request),
-                user_agent=request.headers.get("User-Agent", "")[:300],
+                user_agent=request.META.get("HTTP_USER_AGENT", "")[:300],
             )
         )
         try:

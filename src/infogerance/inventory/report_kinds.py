@@ -38,7 +38,7 @@ class AgentReport:
     """A validated report of an authenticated agent, as a handler receives it."""
 
     agent: Agent
-    envelope: payload.Envelope
+    envelope: payload.ReportHead
     data: Any  # the kind's model in payload.DATA_MODELS
     index: int  # its place in the batch, for error messages
 

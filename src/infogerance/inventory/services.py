@@ -11,17 +11,18 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import hashlib
+import operator
 import secrets
 import uuid
+from collections import Counter
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import DEFAULT_DB_ALIAS, connection, connections
 from django.db.models import Count, QuerySet
-from django.db.models.expressions import RawSQL
 from django.db.models.functions import Lower
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -80,10 +81,6 @@ ASSET_FIELDS = (
 
 def _sha256(text: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
-
-
-def _digest(value: Any) -> str:
-    return hashlib.sha256(orjson.dumps(value, option=orjson.OPT_SORT_KEYS)).hexdigest()
 
 
 def _require(actor: Any, perm: Perm, organization: Organization) -> None:
@@ -279,6 +276,24 @@ def authenticate_agent(credential: str) -> Agent | None:
     return None if row is None else from_row(Agent, row)
 
 
+@dataclass
+class AgentCredential:
+    """An agent's credential, looked up only when needed: a batch of one new heartbeat is
+    stored by the one statement that also checks the credential (:func:`ingest`); anything
+    else looks the agent up first, with :meth:`agent`."""
+
+    credential: str
+    _agent: Agent | None = field(default=None, init=False, repr=False)
+
+    def agent(self) -> Agent:
+        """The live agent holding the credential; PermissionDenied (401) if none does."""
+        if self._agent is None:
+            self._agent = authenticate_agent(self.credential)
+            if self._agent is None:
+                raise PermissionDenied("unknown or revoked agent credential")
+        return self._agent
+
+
 @functools.cache
 def _agent_sql(vendor: str) -> dict[str, str]:
     """The raw statements on the agent's row for this kind of database (built from the
@@ -295,10 +310,27 @@ def _agent_sql(vendor: str) -> dict[str, str]:
             f" WHERE {quote('credential_hash')} = %s AND {quote('revoked_at')} IS NULL"
         ),
         "lock": lock + (" FOR UPDATE" if db.features.has_select_for_update else ""),
+        # The same, with the digests of the agent's asset's latest inventory.
+        "lock_asset": (
+            f"SELECT a.{quote('last_sequence')}, a.{quote('revoked_at')} IS NOT NULL,"  # noqa: S608
+            f" s.{quote('inventory_sha256')}, s.{quote('software_sha256')}"
+            f" FROM {table} a JOIN {quote(Asset._meta.db_table)} s"
+            f" ON s.{quote('id')} = a.{quote('asset_id')} WHERE a.{quote('id')} = %s"
+            + (
+                " FOR UPDATE OF a"
+                if db.features.has_select_for_update_of
+                else " FOR UPDATE"
+                if db.features.has_select_for_update
+                else ""
+            )
+        ),
         "update": f"UPDATE {table} SET {{}}, {quote('reports_stored')} = "  # noqa: S608
         f"{quote('reports_stored')} + %s WHERE {quote('id')} = %s",
         "heartbeat": f"UPDATE {table} SET {{}}, {quote('reports_stored')} = "  # noqa: S608
         f"{quote('reports_stored')} + 1 WHERE {quote('id')} = %s"
+        f" AND {quote('revoked_at')} IS NULL AND {quote('last_sequence')} < %s",
+        "heartbeat_by_credential": f"UPDATE {table} SET {{}}, {quote('reports_stored')} = "  # noqa: S608
+        f"{quote('reports_stored')} + 1 WHERE {quote('credential_hash')} = %s"
         f" AND {quote('revoked_at')} IS NULL AND {quote('last_sequence')} < %s",
     }
     return sql
@@ -324,222 +356,471 @@ def revoke_agent(agent: Agent, *, actor: Any) -> Agent:
 
 def stable_digest(data: dict[str, Any]) -> str:
     """The hash of an inventory's stable facts (what a new snapshot is kept for)."""
+    return hashlib.sha256(_json_with_software(_stable(data), None, sort=True)).hexdigest()
+
+
+def _stable(data: dict[str, Any]) -> dict[str, Any]:
     stable = {k: v for k, v in data.items() if k not in VOLATILE}
     stable["disks"] = [
         {k: v for k, v in disk.items() if k not in VOLATILE_DISK} for disk in data.get("disks", [])
     ]
-    return _digest(stable)
+    return stable
 
 
-_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+# The software list is the bulk of an inventory (1,500 packages are 90 % of its JSON): it is
+# serialised once, keys sorted, for its own digest, and that text is put in place of a marker
+# in the other texts made of the inventory (the stable facts' digest, the snapshot), which are
+# the texts orjson would have made of them, keys sorted.
+_SOFTWARE_MARK = f"software-{secrets.token_hex(16)}"
+
+
+def _json_with_software(value: dict[str, Any], software_json: bytes | None, *, sort: bool) -> bytes:
+    """``value`` as JSON (keys sorted if ``sort``), its ``software`` given as ``software_json``
+    (the list serialised with its keys sorted) when it is not None."""
+    option = orjson.OPT_SORT_KEYS if sort else 0
+    if software_json is None or "software" not in value:
+        return orjson.dumps(value, option=option)
+    text = orjson.dumps({**value, "software": _SOFTWARE_MARK}, option=option)
+    return text.replace(orjson.dumps(_SOFTWARE_MARK), software_json, 1)
+
+
+@dataclass
+class _AssetDigests:
+    """What an inventory is compared with: the digests of the asset's latest one."""
+
+    asset_id: int
+    inventory_sha256: str
+    software_sha256: str
+
+
 _SOFTWARE_COLUMNS = ("asset_id", "source", "name", "version", "publisher", "installed_at")
+_SOFTWARE_FIELDS = operator.itemgetter("source", "name", "version", "publisher", "installed_at")
+_INSTALLED_AT = operator.itemgetter("installed_at")
+_COPY_NULL = "\\N"
+# A stored row as the text it is compared by: its values joined by a separator that no
+# compared inventory holds (see _software_rows_postgresql), the install time in UTC as the
+# agent writes it (2026-10-01T10:00:00Z, from PostgreSQL's ISO output), '' for none. Texts
+# that differ for the same values (another DateStyle) would only cost rows written again.
+_STORED_KEY_SQL = (
+    "concat_ws(E'\\x1f', source, name, version, publisher,"
+    " coalesce(replace((installed_at AT TIME ZONE 'UTC')::text, ' ', 'T') || 'Z', ''))"
+)
 
 
-def _software_rows(asset: Asset, software: list[payload.Software]) -> None:
-    """Bring the asset's software rows to ``software``: only the differences are written."""
-    wanted: dict[tuple[Any, ...], int] = {}
-    for item in software:
-        key = (item.source, item.name, item.version, item.publisher, item.installed_at)
-        wanted[key] = wanted.get(key, 0) + 1
-    if connection.vendor == "postgresql":
-        _software_rows_postgresql(asset, wanted)
-        return
+def _stored_time(text: str) -> str:
+    """An install time of an inventory written as :data:`_STORED_KEY_SQL` writes it."""
+    moment = dt.datetime.fromisoformat(text).astimezone(dt.UTC)
+    fraction = f".{moment.microsecond:06d}".rstrip("0") if moment.microsecond else ""
+    return f"{moment.date().isoformat()}T{moment.strftime('%H:%M:%S')}{fraction}Z"
+
+
+def _software_keys(software: list[dict[str, Any]]) -> list[str]:
+    """The inventory's packages as the text :data:`_STORED_KEY_SQL` makes of a row."""
+    dated = [at for at in map(_INSTALLED_AT, software) if at is not None]
+    joined = "".join(dated)
+    if set(map(len, dated)) <= {20} and joined[19::20] == "Z" * len(dated):
+        # The form the agent sends (the only one of the lean path): UTC, to the second.
+        return [
+            f"{s}\x1f{n}\x1f{v}\x1f{p}\x1f{at or ''}"
+            for s, n, v, p, at in map(_SOFTWARE_FIELDS, software)
+        ]
+    return [
+        f"{s}\x1f{n}\x1f{v}\x1f{p}\x1f{'' if at is None else _stored_time(at)}"
+        for s, n, v, p, at in map(_SOFTWARE_FIELDS, software)
+    ]
+
+
+def _differences(keys: list[Any], stored: list[tuple[Any, Any]]) -> tuple[list[Any], list[int]]:
+    """The stored rows to delete (their ids) and the packages to add (their places in
+    ``keys``), ``stored`` being ``(key, id)`` pairs: a row is kept for every package still
+    listed, as many times as it is listed."""
+    by_key = dict(stored)
+    if len(by_key) == len(stored):
+        wanted = set(keys)
+        if len(wanted) == len(keys):  # no key twice on either side: sets will do
+            stale = [by_key[key] for key in by_key.keys() - wanted]
+            return stale, [i for i, key in enumerate(keys) if key not in by_key]
+    left = Counter(keys)
     stale = []
-    for pk, *fields in InstalledSoftware.objects.filter(asset=asset).values_list(
-        "pk", "source", "name", "version", "publisher", "installed_at"
-    ):
-        found = tuple(fields)
-        if wanted.get(found, 0) > 0:
-            wanted[found] -= 1
+    for key, pk in stored:
+        if left.get(key, 0) > 0:
+            left[key] -= 1
         else:
             stale.append(pk)
+    new = []
+    for i, key in enumerate(keys):
+        if left.get(key, 0) > 0:
+            left[key] -= 1
+            new.append(i)
+    return stale, new
+
+
+def _software_rows(asset_id: int, software: list[dict[str, Any]], software_json: bytes) -> None:
+    """Bring the asset's software rows to ``software`` (an inventory's packages as JSON
+    values, ``software_json`` their text): only the differences are written."""
+    if connection.vendor == "postgresql":
+        _software_rows_postgresql(asset_id, software, software_json)
+        return
+    keys = [
+        (s, n, v, p, None if at is None else dt.datetime.fromisoformat(at))
+        for s, n, v, p, at in map(_SOFTWARE_FIELDS, software)
+    ]
+    stored = [
+        ((source, name, version, publisher, installed_at), pk)
+        for source, name, version, publisher, installed_at, pk in InstalledSoftware.objects.filter(
+            asset_id=asset_id
+        ).values_list("source", "name", "version", "publisher", "installed_at", "pk")
+    ]
+    stale, new = _differences(keys, stored)
     if stale:
         InstalledSoftware.objects.filter(pk__in=stale).delete()
     InstalledSoftware.objects.bulk_create(
         [
             InstalledSoftware(
-                asset=asset,
-                source=source,
-                name=name,
-                version=version,
-                publisher=publisher,
-                installed_at=installed_at,
+                asset_id=asset_id,
+                source=keys[i][0],
+                name=keys[i][1],
+                version=keys[i][2],
+                publisher=keys[i][3],
+                installed_at=keys[i][4],
             )
-            for (source, name, version, publisher, installed_at), count in wanted.items()
-            for _ in range(count)
-            if count > 0
+            for i in new
         ],
         batch_size=2000,
     )
 
 
-def _software_rows_postgresql(asset: Asset, wanted: dict[tuple[Any, ...], int]) -> None:
+def _software_rows_postgresql(
+    asset_id: int, software: list[dict[str, Any]], software_json: bytes
+) -> None:
     """:func:`_software_rows` on PostgreSQL, where an inventory of 1,500 packages must cost
-    little: the rows are compared with install times as integer microseconds (turning 1,500
-    timestamps into aware datetimes costs more than the query), and written with COPY."""
-    micro = dt.timedelta(microseconds=1)
-    by_micros = {
-        (*key[:4], None if key[4] is None else (key[4] - _EPOCH) // micro): key for key in wanted
-    }
-    left = {micros: wanted[key] for micros, key in by_micros.items()}
+    little: the stored rows are read as one text each (:data:`_STORED_KEY_SQL`) and compared
+    with the inventory's as sets of text; new rows are written with one COPY."""
     table = connection.ops.quote_name(InstalledSoftware._meta.db_table)
-    asset_id = asset.pk
-    stale = []
     with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT id, source, name, version, publisher,"  # noqa: S608 (the model's table)
-            " round(extract(epoch FROM installed_at) * 1000000)::bigint"
-            f" FROM {table} WHERE asset_id = %s",
-            [asset_id],
+        if b"\\u001f" in software_json:
+            # A value holds the separator of the compared texts: the rows are written again.
+            cursor.execute(f"DELETE FROM {table} WHERE asset_id = %s", [asset_id])  # noqa: S608
+            new: list[int] | range = range(len(software))
+        else:
+            cursor.execute(
+                f"SELECT {_STORED_KEY_SQL}, id FROM {table} WHERE asset_id = %s",  # noqa: S608
+                [asset_id],
+            )
+            stored = cursor.fetchall()
+            if stored:
+                stale, new = _differences(_software_keys(software), stored)
+                if stale:
+                    cursor.execute(f"DELETE FROM {table} WHERE id = ANY(%s)", [stale])  # noqa: S608
+            else:  # the machine's first inventory: every package is new
+                new = range(len(software))
+        if not new:
+            return
+        rows = (
+            list(map(_SOFTWARE_FIELDS, software))
+            if len(new) == len(software)
+            else [_SOFTWARE_FIELDS(software[i]) for i in new]
         )
-        for pk, *fields in cursor.fetchall():
-            found = tuple(fields)
-            if left.get(found, 0) > 0:
-                left[found] -= 1
-            else:
-                stale.append(pk)
-        if stale:
-            InstalledSoftware.objects.filter(pk__in=stale).delete()
-        rows = [
-            (asset_id, *by_micros[micros]) for micros, count in left.items() for _ in range(count)
-        ]
-        if rows:
-            columns = ", ".join(_SOFTWARE_COLUMNS)
-            with cursor.cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
+        text = "".join(
+            [f"{asset_id}\t{s}\t{n}\t{v}\t{p}\t{at or _COPY_NULL}\n" for s, n, v, p, at in rows]
+        )
+        columns = ", ".join(_SOFTWARE_COLUMNS)
+        with cursor.cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
+            if (
+                "\\" in text
+                or "\r" in text
+                or text.count("\t") != 5 * len(rows)
+                or text.count("\n") != len(rows)
+            ):
+                # A value holds what COPY's text format escapes: psycopg escapes each value.
                 for row in rows:
-                    copy.write_row(row)
+                    copy.write_row((asset_id, *row))
+            else:
+                copy.write(text)
 
 
-def _components(asset: Asset, data: dict[str, Any]) -> None:
-    rows = []
+def _components(asset_id: int, data: dict[str, Any]) -> None:
+    """The asset's processor, disks and interfaces, written again: two statements (one on
+    PostgreSQL), whatever their number."""
+    rows: list[tuple[str, str, int | None, int | None, dict[str, Any]]] = []
     cpu = (data.get("hardware") or {}).get("cpu")
     if cpu:
-        rows.append(
-            AssetComponent(
-                asset=asset, kind=ComponentKind.CPU, name=cpu.get("model") or "cpu", details=cpu
-            )
-        )
+        rows.append((ComponentKind.CPU, cpu.get("model") or "cpu", None, None, cpu))
     for disk in data.get("disks", []):
+        details = {k: disk.get(k) for k in ("device", "fstype", "free_bytes")}
         rows.append(
-            AssetComponent(
-                asset=asset,
-                kind=ComponentKind.DISK,
-                name=disk["mountpoint"],
-                capacity_bytes=disk["total_bytes"],
-                used_bytes=disk["used_bytes"],
-                details={k: disk.get(k) for k in ("device", "fstype", "free_bytes")},
+            (
+                ComponentKind.DISK,
+                disk["mountpoint"],
+                disk["total_bytes"],
+                disk["used_bytes"],
+                details,
             )
         )
     for interface in data.get("interfaces", []):
-        rows.append(
-            AssetComponent(
-                asset=asset,
-                kind=ComponentKind.INTERFACE,
-                name=interface["name"],
-                details={k: interface.get(k) for k in ("mac", "up", "speed_mbps", "addresses")},
-            )
-        )
-    AssetComponent.objects.filter(asset=asset).delete()
-    AssetComponent.objects.bulk_create(rows)
+        details = {k: interface.get(k) for k in ("mac", "up", "speed_mbps", "addresses")}
+        rows.append((ComponentKind.INTERFACE, interface["name"], None, None, details))
+    sql = _inventory_sql(connection.vendor)
+    delete = sql["components_delete"]
+    params: list[Any] = [asset_id]
+    if not rows:
+        with connection.cursor() as cursor:
+            cursor.execute(delete, params)
+        return
+    values = ", ".join([sql["components_row"]] * len(rows))
+    for kind, name, capacity, used, details in rows:
+        params += [asset_id, str(kind), name, capacity, used, orjson.dumps(details).decode()]
+    insert = sql["components_insert"] + values
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute(f"WITH gone AS ({delete}) {insert}", params)
+        else:
+            cursor.execute(delete, params[:1])
+            cursor.execute(insert, params[1:])
 
 
-def _json_value(value: Any) -> Any:
-    """``value`` for a JSONField. On PostgreSQL, serialised by orjson: Django's json.dumps
-    costs milliseconds for the 200 KiB of an inventory of 1,500 packages."""
+@functools.cache
+def _inventory_sql(vendor: str) -> dict[str, str]:
+    """The raw statements of inventories and performance summaries for this kind of
+    database (built from the models' quoted names only: every value is a parameter)."""
+    quote = connection.ops.quote_name
+    components = quote(AssetComponent._meta.db_table)
+    snapshots = quote(InventorySnapshot._meta.db_table)
+    performance = quote(PerformanceSummary._meta.db_table)
+    assets = quote(Asset._meta.db_table)
+    json = "%s::jsonb" if vendor == "postgresql" else "%s"
+    reported = ", ".join(f"{quote(name)} = %s" for name in _REPORTED)
+    return {
+        "components_delete": f"DELETE FROM {components} WHERE asset_id = %s",  # noqa: S608
+        "components_insert": f"INSERT INTO {components}"  # noqa: S608
+        " (asset_id, kind, name, capacity_bytes, used_bytes, details) VALUES ",
+        "components_row": f"(%s, %s, %s, %s, %s, {json})",
+        "performance": f"INSERT INTO {performance} ({', '.join(_PERFORMANCE_COLUMNS)})"  # noqa: S608
+        f" VALUES ({', '.join(['%s'] * (len(_PERFORMANCE_COLUMNS) - 1))}, {json})",
+        "snapshot": f"INSERT INTO {snapshots} (asset_id, agent_id, report_id, sequence,"  # noqa: S608
+        f" collected_at, received_at, sha256, data) VALUES (%s, %s, %s, %s, %s, %s, %s, {json})",
+        # The reported facts; the machine id and the serial number stay when the inventory
+        # has none; the latest inventory's time never goes back.
+        "asset": f"UPDATE {assets} SET {reported},"  # noqa: S608
+        " machine_id = COALESCE(NULLIF(%s, ''), machine_id),"
+        " serial = COALESCE(NULLIF(%s, ''), serial),"
+        " last_inventory_at = CASE WHEN last_inventory_at IS NULL OR last_inventory_at <= %s"
+        " THEN %s ELSE last_inventory_at END{} WHERE id = %s",
+    }
+
+
+# The asset's columns an inventory sets (besides machine_id, serial and last_inventory_at).
+_REPORTED = (
+    "hostname",
+    "fqdn",
+    "os_family",
+    "os_id",
+    "os_name",
+    "os_version",
+    "kernel",
+    "arch",
+    "vendor",
+    "model",
+    "cpu_model",
+    "cpu_cores",
+    "memory_bytes",
+    "disk_free_ratio",
+    "pending_updates",
+    "security_updates",
+    "inventory_sha256",
+    "software_sha256",
+    "updated_at",
+)
+
+
+def _cursor_binding_apart() -> Any:
+    """A cursor whose parameters travel apart from the statement on PostgreSQL (server-side
+    binding), in Django's wrapper (its errors, its query log). Django's cursors quote every
+    value into the statement, which costs a scan and copies of a 200 KiB snapshot."""
     if connection.vendor != "postgresql":
-        return value
-    return RawSQL("%s::jsonb", (orjson.dumps(value).decode(),))
+        return connection.cursor()
+    import psycopg
+
+    connection.close_if_health_check_failed()
+    connection.ensure_connection()
+    connection.validate_thread_sharing()
+    with connection.wrap_database_errors:
+        raw: Any = psycopg.Cursor(connection.connection)
+    if connection.queries_logged:
+        return connection.make_debug_cursor(raw)
+    return connection.make_cursor(raw)
 
 
 def _apply_inventory(
     agent: Agent,
-    asset: Asset,
-    envelope: payload.Envelope,
-    data: payload.Inventory,
+    asset: _AssetDigests,
+    envelope: payload.ReportHead,
+    facts: dict[str, Any],
     now: dt.datetime,
 ) -> None:
-    dumped = data.model_dump(mode="json")
-    digest = stable_digest(dumped)
+    """Store an inventory (``facts``: its JSON values) on the agent's asset: a snapshot if
+    its stable facts changed, the software rows if its packages did, the components and the
+    asset's reported columns always."""
+    adapt = connection.ops.adapt_datetimefield_value
+    software = facts["software"]
+    software_json = orjson.dumps(software, option=orjson.OPT_SORT_KEYS)
+    stable = _json_with_software(_stable(facts), software_json, sort=True)
+    digest = hashlib.sha256(stable).hexdigest()
+    sql = _inventory_sql(connection.vendor)
     if digest != asset.inventory_sha256:
-        InventorySnapshot.objects.create(
-            asset=asset,
-            agent=agent,
-            report_id=envelope.report_id,
-            sequence=envelope.sequence,
-            collected_at=envelope.collected_at,
-            received_at=now,
-            sha256=digest,
-            data=_json_value(dumped),
+        report_id = InventorySnapshot._meta.get_field("report_id").get_db_prep_value(
+            envelope.report_id, connection
         )
+        with _cursor_binding_apart() as cursor:
+            cursor.execute(
+                sql["snapshot"],
+                [
+                    asset.asset_id,
+                    agent.pk,
+                    report_id,
+                    envelope.sequence,
+                    adapt(envelope.collected_at),
+                    adapt(now),
+                    digest,
+                    # jsonb keeps keys in an order of its own: the spliced text will do
+                    _json_with_software(facts, software_json, sort=False).decode()
+                    if connection.vendor == "postgresql"
+                    else orjson.dumps(facts).decode(),
+                ],
+            )
         asset.inventory_sha256 = digest
-    software_digest = _digest(dumped["software"])
+    software_digest = hashlib.sha256(software_json).hexdigest()
+    count_sql = ""
     if software_digest != asset.software_sha256:
-        _software_rows(asset, data.software)
+        _software_rows(asset.asset_id, software, software_json)
         asset.software_sha256 = software_digest
-        asset.software_count = len(dumped["software"])
-    _components(asset, dumped)
-    os_info, hardware = data.os, data.hardware or payload.Hardware()
-    cpu = hardware.cpu or payload.Cpu()
-    disks = [d for d in data.disks if d.total_bytes > 0]
-    asset.hostname = data.hostname
-    asset.fqdn = data.fqdn
-    asset.machine_id = data.machine_id or asset.machine_id
-    asset.os_family, asset.os_id = os_info.family, os_info.id
-    asset.os_name, asset.os_version = os_info.name, os_info.version_id or os_info.version
-    asset.kernel, asset.arch = os_info.kernel, os_info.arch
-    asset.vendor, asset.model = hardware.vendor, hardware.model
-    asset.serial = hardware.serial or asset.serial
-    asset.cpu_model, asset.cpu_cores = cpu.model, cpu.cores
-    asset.memory_bytes = hardware.memory_bytes
-    asset.disk_free_ratio = min((d.free_bytes / d.total_bytes for d in disks), default=None)
-    asset.pending_updates = data.updates.count if data.updates else None
-    asset.security_updates = data.updates.security_count if data.updates else None
-    if asset.last_inventory_at is None or envelope.collected_at >= asset.last_inventory_at:
-        asset.last_inventory_at = envelope.collected_at
-    asset.save()
+        count_sql = ", software_count = %s"
+    _components(asset.asset_id, facts)
+    os_info = facts["os"]
+    hardware = facts["hardware"] or {}
+    cpu = hardware.get("cpu") or {}
+    updates = facts["updates"]
+    disks = [d for d in facts["disks"] if d["total_bytes"] > 0]
+    reported = [
+        facts["hostname"],
+        facts["fqdn"],
+        os_info["family"],
+        os_info["id"],
+        os_info["name"],
+        os_info["version_id"] or os_info["version"],
+        os_info["kernel"],
+        os_info["arch"],
+        hardware.get("vendor", ""),
+        hardware.get("model", ""),
+        cpu.get("model", ""),
+        cpu.get("cores"),
+        hardware.get("memory_bytes"),
+        min((d["free_bytes"] / d["total_bytes"] for d in disks), default=None),
+        updates["count"] if updates else None,
+        updates["security_count"] if updates else None,
+        asset.inventory_sha256,
+        asset.software_sha256,
+        adapt(now),
+    ]
+    collected_at = adapt(envelope.collected_at)
+    params = [
+        *reported,
+        facts["machine_id"],
+        hardware.get("serial", ""),
+        collected_at,
+        collected_at,
+    ]
+    if count_sql:
+        params.append(len(software))
+    with connection.cursor() as cursor:
+        cursor.execute(sql["asset"].format(count_sql), [*params, asset.asset_id])
+
+
+_PERFORMANCE_COLUMNS = (
+    "asset_id",
+    "agent_id",
+    "report_id",
+    "window_start",
+    "window_end",
+    "samples",
+    "cpu_mean",
+    "cpu_p95",
+    "cpu_max",
+    "memory_mean",
+    "memory_p95",
+    "memory_max",
+    "data",
+)
 
 
 def _apply_performance(
-    agent: Agent, asset: Asset, envelope: payload.Envelope, data: payload.Performance
+    agent: Agent, envelope: payload.ReportHead, data: payload.Performance
 ) -> None:
     cpu, memory = data.cpu_percent, data.memory_percent
-    PerformanceSummary.objects.create(
-        asset=asset,
-        agent=agent,
-        report_id=envelope.report_id,
-        window_start=data.window_start,
-        window_end=data.window_end,
-        samples=data.samples,
-        cpu_mean=cpu.mean if cpu else None,
-        cpu_p95=cpu.p95 if cpu else None,
-        cpu_max=cpu.max if cpu else None,
-        memory_mean=memory.mean if memory else None,
-        memory_p95=memory.p95 if memory else None,
-        memory_max=memory.max if memory else None,
-        data=data.model_dump(mode="json"),
+    adapt = connection.ops.adapt_datetimefield_value
+    report_id = PerformanceSummary._meta.get_field("report_id").get_db_prep_value(
+        envelope.report_id, connection
     )
+    values = [
+        agent.asset_id,
+        agent.pk,
+        report_id,
+        adapt(data.window_start),
+        adapt(data.window_end),
+        data.samples,
+        cpu.mean if cpu else None,
+        cpu.p95 if cpu else None,
+        cpu.max if cpu else None,
+        memory.mean if memory else None,
+        memory.p95 if memory else None,
+        memory.max if memory else None,
+        orjson.dumps(data.model_dump(mode="json")).decode(),
+    ]
+    with connection.cursor() as cursor:
+        cursor.execute(_inventory_sql(connection.vendor)["performance"], values)
 
 
-@service
-def ingest(agent: Agent, body: Any, *, actor: Any) -> list[tuple[str, str]]:
+def ingest(agent: Agent | AgentCredential, body: Any, *, actor: Any) -> list[tuple[str, str]]:
     """Store a batch of reports from ``agent``: all of them, or none (PayloadError).
 
     Returns ``(report_id, "stored" | "duplicate")`` in the order sent. A report at or below
     the agent's highest stored sequence was stored before (its answer was lost): it is
     acknowledged and not stored again. Kinds that another app owns (backup runs, restore
     drills) go to the handler it registered (:mod:`infogerance.inventory.report_kinds`),
-    which may also answer ``duplicate`` for a fact recorded before under its own id."""
-    reports = payload.parse_reports(body)
+    which may also answer ``duplicate`` for a fact recorded before under its own id.
+
+    A batch of one new heartbeat, the most common by far, is one statement, its own
+    transaction, which also checks the credential when ``agent`` is one not looked up yet;
+    every other batch is stored by :func:`_store`, in one transaction. An unknown or revoked
+    credential is refused (PermissionDenied) before anything about the batch is."""
+    try:
+        reports = payload.parse_reports(body)
+    except payload.PayloadError:
+        if isinstance(agent, AgentCredential):
+            agent.agent()
+        raise
     if len(reports) == 1 and reports[0][0].kind == "heartbeat":
         envelope, heartbeat_data = reports[0]
-        if _store_lone_heartbeat(agent.pk, envelope, heartbeat_data):
+        if _store_lone_heartbeat(agent, envelope, heartbeat_data):
             return [(str(envelope.report_id), "stored")]
-        # Not stored: a replay or a revoked agent, which the general path tells apart.
-    last_sequence, revoked = _lock_agent(agent.pk)
+        # Not stored: a replay, or an unknown or revoked agent, which the general path tells
+        # apart.
+    if isinstance(agent, AgentCredential):
+        agent = agent.agent()
+    return _store(agent, reports, actor=actor)
+
+
+@service
+def _store(
+    agent: Agent, reports: list[tuple[payload.ReportHead, Any]], *, actor: Any
+) -> list[tuple[str, str]]:
+    """:func:`ingest`'s general path: the agent's row locked, each new report stored, the row
+    updated, in one transaction."""
+    with_asset = any(envelope.kind == "inventory" for envelope, _data in reports)
+    last_sequence, revoked, asset = _lock_agent(agent.pk, agent.asset_id, with_asset=with_asset)
     if revoked:
         raise PermissionDenied("revoked agent")
     now = timezone.now()
-    asset: Asset | None = None
     results = []
     heartbeat: payload.Heartbeat | None = None
     agent_version: str | None = None
@@ -552,13 +833,11 @@ def ingest(agent: Agent, body: Any, *, actor: Any) -> list[tuple[str, str]]:
         outcome = "stored"
         if envelope.kind == "heartbeat":
             heartbeat = data
-        elif envelope.kind in report_kinds.OWN_KINDS:
-            if asset is None:
-                asset = Asset.objects.get(pk=agent.asset_id)
-            if envelope.kind == "inventory":
-                _apply_inventory(agent, asset, envelope, data, now)
-            else:
-                _apply_performance(agent, asset, envelope, data)
+        elif envelope.kind == "inventory":
+            assert asset is not None
+            _apply_inventory(agent, asset, envelope, payload.inventory_facts(data), now)
+        elif envelope.kind == "performance":
+            _apply_performance(agent, envelope, data)
         else:
             outcome = _hand_over(agent, envelope, data, index)
         if outcome == "stored":
@@ -580,7 +859,7 @@ def ingest(agent: Agent, body: Any, *, actor: Any) -> list[tuple[str, str]]:
     return results
 
 
-def _hand_over(agent: Agent, envelope: payload.Envelope, data: Any, index: int) -> str:
+def _hand_over(agent: Agent, envelope: payload.ReportHead, data: Any, index: int) -> str:
     """A report of a kind another app stores, to the handler that app registered."""
     handler = report_kinds.handler_for(envelope.kind)
     if handler is None:
@@ -591,10 +870,10 @@ def _hand_over(agent: Agent, envelope: payload.Envelope, data: Any, index: int) 
 
 
 def _heartbeat_changes(
-    now: dt.datetime, envelope: payload.Envelope, heartbeat: payload.Heartbeat
+    db: Any, now: dt.datetime, envelope: payload.ReportHead, heartbeat: payload.Heartbeat
 ) -> dict[str, Any]:
     changes: dict[str, Any] = {
-        "last_seen_at": connection.ops.adapt_datetimefield_value(now),
+        "last_seen_at": db.ops.adapt_datetimefield_value(now),
         "last_sequence": envelope.sequence,
     }
     if envelope.agent_version:
@@ -605,20 +884,33 @@ def _heartbeat_changes(
     return changes
 
 
+@functools.cache
+def _agent_update_sql(vendor: str, statement: str, columns: tuple[str, ...]) -> str:
+    """:func:`_agent_sql`'s ``statement``, setting ``columns``."""
+    quote = connections[DEFAULT_DB_ALIAS].ops.quote_name
+    return _agent_sql(vendor)[statement].format(", ".join(f"{quote(c)} = %s" for c in columns))
+
+
 def _store_lone_heartbeat(
-    agent_id: int, envelope: payload.Envelope, heartbeat: payload.Heartbeat
+    agent: Agent | AgentCredential, envelope: payload.ReportHead, heartbeat: payload.Heartbeat
 ) -> bool:
-    """A batch of one new heartbeat, the most common report by far, stored with one
-    statement: the agent's row is updated only if the agent is live and the sequence is
-    above its last, which the row's lock makes a check and a write at once. False (nothing
-    written) for a replay or a revoked agent: :func:`ingest`'s general path answers them."""
+    """A batch of one new heartbeat, stored with one statement: the agent's row (found by its
+    id, or by its credential when it was not looked up) is updated only if the agent is live
+    and the sequence is above its last, which the row's lock makes a check and a write at
+    once (and, out of a transaction, a transaction of its own). False (nothing written) for
+    a replay or an unknown or revoked agent: :func:`ingest`'s general path answers them."""
     db = connections[DEFAULT_DB_ALIAS]
-    changes = _heartbeat_changes(timezone.now(), envelope, heartbeat)
-    sql = _agent_sql(db.vendor)["heartbeat"].format(
-        ", ".join(f"{db.ops.quote_name(name)} = %s" for name in changes)
-    )
+    holder: int | str
+    if isinstance(agent, AgentCredential):
+        if not agent.credential.startswith(CREDENTIAL_PREFIX) or len(agent.credential) > 200:
+            return False
+        statement, holder = "heartbeat_by_credential", _sha256(agent.credential)
+    else:
+        statement, holder = "heartbeat", agent.pk
+    changes = _heartbeat_changes(db, timezone.now(), envelope, heartbeat)
+    sql = _agent_update_sql(db.vendor, statement, tuple(changes))
     with db.cursor() as cursor:
-        cursor.execute(sql, [*changes.values(), agent_id, envelope.sequence])
+        cursor.execute(sql, [*changes.values(), holder, envelope.sequence])
         return bool(cursor.rowcount == 1)
 
 
@@ -627,22 +919,25 @@ def _store_lone_heartbeat(
 # execution.
 
 
-def _lock_agent(agent_id: int) -> tuple[int, bool]:
-    """The agent's highest stored sequence and whether it is revoked, its row locked until
-    the transaction ends (so that two deliveries of one agent are stored one after the other)."""
+def _lock_agent(
+    agent_id: int, asset_id: int, *, with_asset: bool
+) -> tuple[int, bool, _AssetDigests | None]:
+    """The agent's highest stored sequence, whether it is revoked and, ``with_asset``, the
+    digests of its asset's latest inventory; the agent's row locked until the transaction
+    ends (so that two deliveries of one agent are stored one after the other)."""
     db = connections[DEFAULT_DB_ALIAS]
     with db.cursor() as cursor:
-        cursor.execute(_agent_sql(db.vendor)["lock"], [agent_id])
+        cursor.execute(_agent_sql(db.vendor)["lock_asset" if with_asset else "lock"], [agent_id])
         row = cursor.fetchone()
     if row is None:
         raise PermissionDenied("unknown agent")
-    return int(row[0]), bool(row[1])
+    asset = _AssetDigests(asset_id, row[2], row[3]) if with_asset else None
+    return int(row[0]), bool(row[1]), asset
 
 
 def _update_agent(agent_id: int, changes: dict[str, Any], stored: int) -> None:
     db = connections[DEFAULT_DB_ALIAS]
-    assignments = ", ".join(f"{db.ops.quote_name(name)} = %s" for name in changes)
-    sql = _agent_sql(db.vendor)["update"].format(assignments)
+    sql = _agent_update_sql(db.vendor, "update", tuple(changes))
     with db.cursor() as cursor:
         cursor.execute(sql, [*changes.values(), stored, agent_id])
 
