@@ -7,9 +7,11 @@ machine, same run, interleaving the tools operation by operation so that both me
 load: full backup, unchanged re-run, re-run after changing 5 % of the data, full restore
 (into a fresh directory), full verification (`infogerance backup verify --read-data` vs
 `restic check --read-data`). Each command runs under `/usr/bin/time` (start-up and key
-derivation included): wall time, CPU time (user + system), peak RSS of the process
-(every engine here is one process), throughput over the size of the data set, and the
-repository sizes.
+derivation included): wall time, CPU time (user + system, children included), peak RSS,
+throughput over the size of the data set, and the repository sizes. Our engine starts
+sealing processes for small files: the peak RSS counted is the tool's own peak plus the
+peak of each of its child processes (sampled from /proc while it runs), an upper bound
+of what they held together.
 
 restic runs as its users run it: with its local cache (in a directory of its own, emptied
 before the run), since the cache is part of what makes its re-runs fast; our engine has no
@@ -30,6 +32,7 @@ import random
 import shutil
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -262,14 +265,72 @@ class Measure:
     output: str
 
 
+def _children(pid: int) -> list[int]:
+    found = []
+    try:
+        for task in os.listdir(f"/proc/{pid}/task"):
+            with open(f"/proc/{pid}/task/{task}/children") as f:
+                found += [int(c) for c in f.read().split()]
+    except OSError:
+        pass
+    return found
+
+
+def _peak_rss_kib(pid: int) -> int:
+    try:
+        with open(f"/proc/{pid}/status") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1])
+    except (OSError, ValueError):
+        pass
+    return 0
+
+
+class ChildrenPeak:
+    """The peak RSS of each process below the tool (not the tool itself), sampled.
+
+    A process's VmHWM is already its peak: the last value read is kept, not the largest,
+    since a child read between fork and exec shows its parent's memory (shared, not its own).
+    """
+
+    def __init__(self, time_pid: int) -> None:
+        self.time_pid = time_pid
+        self.peaks: dict[int, int] = {}
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while not self._stop.wait(0.02):
+            tools = _children(self.time_pid)
+            stack = [c for tool in tools for c in _children(tool)]
+            while stack:
+                pid = stack.pop()
+                self.peaks[pid] = _peak_rss_kib(pid) or self.peaks.get(pid, 0)
+                stack += _children(pid)
+
+    def stop(self) -> int:
+        self._stop.set()
+        self._thread.join()
+        return sum(self.peaks.values()) * 1024
+
+
 def timed(cmd: list[str], env: dict[str, str], label: str) -> Measure:
     stats = DATA / "time.txt"
     full = [TIME, "-o", str(stats), "-f", "%e %U %S %M", *cmd]
-    result = subprocess.run(full, capture_output=True, text=True, env=env)
-    if result.returncode != 0:
-        raise SystemExit(f"{label} failed ({result.returncode}):\n{result.stdout}\n{result.stderr}")
+    process = subprocess.Popen(
+        full, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env
+    )
+    children = ChildrenPeak(process.pid)
+    stdout, stderr = process.communicate()
+    children_rss = children.stop()
+    if process.returncode != 0:
+        raise SystemExit(f"{label} failed ({process.returncode}):\n{stdout}\n{stderr}")
     wall, user, system, rss_kib = stats.read_text().split()[-4:]
-    m = Measure(float(wall), float(user) + float(system), int(rss_kib) * 1024, result.stdout)
+    # %M is the tool's peak (or its largest child's): add each child's own peak.
+    rss = int(rss_kib) * 1024 + children_rss
+    m = Measure(float(wall), float(user) + float(system), rss, stdout)
     print(
         f"  {label:44} {m.wall:7.1f} s wall {m.cpu:7.1f} s CPU {m.rss / MIB:6.0f} MiB RSS",
         flush=True,

@@ -10,18 +10,23 @@ The local backend lays files out as restic does (``data/00`` … ``data/ff`` bel
 destination directory, ``fsync``, ``rename``, then ``fsync`` of the directory, so that a
 crash leaves either the whole file or nothing but a temporary file that listings ignore.
 Lock files alone skip the fsyncs: losing one in a crash is the same as it going stale.
+A backup's packs take the same steps in two goes (`LocalBackend.settle`): written with
+their writeback started, then made durable and named a little later, always before an
+index names them.
 """
 
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import enum
 import errno
 import os
 import re
 import secrets
+import sys
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Protocol
 
@@ -103,6 +108,9 @@ class LocalBackend:
         self._data_root = os.path.join(os.fspath(root), "data")
         # Restores read many blobs of one pack in a row: keep its descriptor per thread.
         self._last_pack = threading.local()
+        self._unsettled: list[tuple[Path, Path]] = []  # (temporary file, its name to be)
+        self._unsettled_lock = threading.Lock()
+        self._settling = threading.Lock()
 
     @property
     def location(self) -> str:
@@ -185,6 +193,23 @@ class LocalBackend:
         return data
 
     def write(self, kind: FileKind, name: str, data: bytes | bytearray | memoryview) -> None:
+        self.write_parts(kind, name, [data])
+
+    def write_parts(
+        self,
+        kind: FileKind,
+        name: str,
+        parts: Sequence[bytes | bytearray | memoryview],
+        *,
+        defer_sync: bool = False,
+    ) -> None:
+        """`write` of the concatenation of `parts`, without making it (``writev``).
+
+        With `defer_sync` the file is written and its writeback to the disk started, but it
+        is made durable and given its name only by `settle`: until then it is a temporary
+        file, which listings ignore and a crash leaves as such. Waiting for the disk after
+        each pack stopped a backup of incompressible data for a third of its time.
+        """
         path = self._path(kind, name)
         # Locks are ephemeral: after a crash a lost lock is as good as a stale one, so they
         # skip the fsyncs that cost most of an unchanged run on a busy disk.
@@ -194,12 +219,12 @@ class LocalBackend:
             directory.mkdir(parents=True, exist_ok=True)
         tmp = directory / f".tmp-{name[:16]}-{secrets.token_hex(6)}"
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        deferred = durable and defer_sync
         try:
-            view = memoryview(data)
-            while view:
-                written = os.write(fd, view)
-                view = view[written:]
-            if durable:
+            _write_all(fd, parts)
+            if deferred:
+                _start_writeback(fd)
+            elif durable:
                 os.fsync(fd)
         except BaseException:
             os.close(fd)
@@ -207,6 +232,10 @@ class LocalBackend:
                 tmp.unlink()
             raise
         os.close(fd)
+        if deferred:
+            with self._unsettled_lock:
+                self._unsettled.append((tmp, path))
+            return
         try:
             os.replace(tmp, path)
         except BaseException:
@@ -215,6 +244,26 @@ class LocalBackend:
             raise
         if durable:
             _fsync_dir(directory)
+
+    def settle(self, *, keep: int = 0) -> None:
+        """Make the deferred writes durable and give them their names (``fsync``, rename,
+        ``fsync`` of the directories), all but the `keep` most recent."""
+        with self._settling:
+            with self._unsettled_lock:
+                count = max(0, len(self._unsettled) - keep)
+                batch = self._unsettled[:count]
+                del self._unsettled[:count]
+            directories: dict[Path, None] = {}
+            for tmp, path in batch:
+                fd = os.open(tmp, os.O_RDONLY | os.O_CLOEXEC)
+                try:
+                    os.fsync(fd)
+                finally:
+                    os.close(fd)
+                os.replace(tmp, path)
+                directories[path.parent] = None
+            for directory in directories:
+                _fsync_dir(directory)
 
     def list(self, kind: FileKind) -> Iterator[tuple[str, int]]:
         if kind is FileKind.CONFIG:
@@ -250,6 +299,46 @@ class LocalBackend:
             return
         if kind is not FileKind.LOCKS:
             _fsync_dir(path.parent)
+
+
+def _load_sync_file_range() -> Callable[[int, int, int, int], int] | None:
+    try:
+        function = ctypes.CDLL(None, use_errno=True).sync_file_range
+    except (OSError, AttributeError):
+        return None
+    function.argtypes = [ctypes.c_int, ctypes.c_int64, ctypes.c_int64, ctypes.c_uint]
+    function.restype = ctypes.c_int
+    return function
+
+
+_sync_file_range = _load_sync_file_range() if sys.platform.startswith("linux") else None
+_SYNC_FILE_RANGE_WRITE = 2
+
+
+def _start_writeback(fd: int) -> None:
+    """Have the kernel start writing the file's data now, without waiting for it (Linux)."""
+    if _sync_file_range is not None:
+        _sync_file_range(fd, 0, 0, _SYNC_FILE_RANGE_WRITE)  # advice: errors left to fsync
+
+
+_IOV_MAX = min(1024, os.sysconf("SC_IOV_MAX")) if hasattr(os, "sysconf") else 16
+
+
+def _write_all(fd: int, parts: Sequence[bytes | bytearray | memoryview]) -> None:
+    """Write the parts in order, up to `_IOV_MAX` per system call, short writes included."""
+    pending = [memoryview(p) for p in parts if len(p)]
+    start = 0
+    while start < len(pending):
+        batch = pending[start : start + _IOV_MAX]
+        written = os.writev(fd, batch)
+        # Skip what was written: whole parts, then a part's written head.
+        for view in batch:
+            if written >= len(view):
+                written -= len(view)
+                start += 1
+            else:
+                pending[start] = view[written:]
+                break
 
 
 def _fsync_dir(path: Path) -> None:

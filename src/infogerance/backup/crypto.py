@@ -20,6 +20,7 @@ import base64
 import hashlib
 import hmac
 import os
+import threading
 from dataclasses import dataclass, field
 
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
@@ -56,6 +57,9 @@ class Key:
     # The cipher objects, built once: building them per blob costs more than a small blob.
     _aes256: algorithms.AES = field(init=False, repr=False, compare=False)
     _aes128: algorithms.AES = field(init=False, repr=False, compare=False)
+    # One ECB context per thread computes every MAC's ``s``: making one per blob cost 10 µs,
+    # a quarter of sealing a small file. ECB keeps no state between blocks.
+    _ecb: threading.local = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if len(self.encrypt) != 32 or len(self.mac_k) != 16 or len(self.mac_r) != 16:
@@ -64,6 +68,7 @@ class Key:
             raise IntegrityError("invalid key: all zero")
         object.__setattr__(self, "_aes256", algorithms.AES(self.encrypt))
         object.__setattr__(self, "_aes128", algorithms.AES(self.mac_k))
+        object.__setattr__(self, "_ecb", threading.local())
 
     @classmethod
     def random(cls) -> Key:
@@ -94,15 +99,27 @@ class Key:
 
     # -- authenticated encryption ------------------------------------------------------
     def _mac(self, nonce: bytes, ciphertext: bytes | memoryview) -> bytes:
-        encryptor = Cipher(self._aes128, modes.ECB()).encryptor()  # noqa: S305
-        s = encryptor.update(nonce) + encryptor.finalize()
+        encryptor = getattr(self._ecb, "encryptor", None)
+        if encryptor is None:
+            encryptor = Cipher(self._aes128, modes.ECB()).encryptor()  # noqa: S305
+            self._ecb.encryptor = encryptor
+        s = encryptor.update(nonce)  # one block in, one block out
         return Poly1305.generate_tag(self.mac_r + s, ciphertext)
 
-    def encrypt_bytes(self, plaintext: bytes | memoryview) -> bytes:
+    def encrypt_bytes(self, plaintext: bytes | bytearray | memoryview) -> bytearray:
+        # Encrypted in place into the one buffer returned: concatenating IV, ciphertext and
+        # MAC copied every blob twice, holding the GIL (the backup's workers are threads).
+        n = len(plaintext)
         nonce = os.urandom(IV_SIZE)
+        sealed = bytearray(IV_SIZE + n + MAC_SIZE)
+        view = memoryview(sealed)
+        view[:IV_SIZE] = nonce
         encryptor = Cipher(self._aes256, modes.CTR(nonce)).encryptor()
-        ciphertext = encryptor.update(plaintext) + encryptor.finalize()
-        return nonce + ciphertext + self._mac(nonce, ciphertext)
+        # update_into wants room for a block minus one byte more than the input: the MAC's.
+        encryptor.update_into(plaintext, view[IV_SIZE:])
+        encryptor.finalize()
+        view[IV_SIZE + n :] = self._mac(nonce, view[IV_SIZE : IV_SIZE + n])
+        return sealed
 
     def decrypt_bytes(self, data: bytes | memoryview) -> bytes:
         if len(data) < OVERHEAD:
@@ -128,7 +145,7 @@ def derive_key(password: bytes, salt: bytes, n: int, r: int, p: int) -> Key:
     return Key.from_kdf_output(raw)
 
 
-def _b64(data: bytes) -> str:
+def _b64(data: bytes | bytearray) -> str:
     return base64.b64encode(data).decode("ascii")
 
 

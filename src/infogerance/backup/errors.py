@@ -45,3 +45,7 @@ class RepositoryLocked(BackupError):
 
 class InvalidInput(BackupError):
     """A bad argument: an unknown snapshot, a path that does not exist, a bad policy."""
+
+
+class WorkerFailed(BackupError):
+    """A process that sealed blobs for a backup ended without finishing its work."""

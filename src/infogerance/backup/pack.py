@@ -14,6 +14,7 @@ A pack ID is the SHA-256 of the whole file. Data and tree blobs go to separate p
 from __future__ import annotations
 
 import enum
+import hashlib
 import struct
 from dataclasses import dataclass
 
@@ -115,35 +116,51 @@ def decode_pack_header(key: Key, encrypted_header: bytes, pack_size: int) -> lis
 
 
 class PackBuilder:
-    """Accumulates encrypted blobs of one type in memory until the pack is finished."""
+    """Collects encrypted blobs of one type in memory until the pack is finished.
+
+    The blobs are kept as they came, not copied into one buffer: the local backend writes
+    them with one ``writev``, so a blob's bytes are copied once, by the kernel. The pack's
+    SHA-256 (its ID) is computed as blobs come: in a backup that is the thread that adds
+    them, which has time to spare, rather than the thread that writes packs, which had
+    none with incompressible data.
+    """
 
     def __init__(self, blob_type: BlobType) -> None:
         self.blob_type = blob_type
-        self.buffer = bytearray()
+        self.parts: list[bytes | bytearray] = []
+        self.size = 0
         self.blobs: list[PackedBlob] = []
-
-    @property
-    def size(self) -> int:
-        return len(self.buffer)
+        self._digest = hashlib.sha256()
 
     def __len__(self) -> int:
         return len(self.blobs)
 
-    def add(self, blob_id: bytes, encrypted: bytes, uncompressed_length: int) -> None:
+    def add(self, blob_id: bytes, encrypted: bytes | bytearray, uncompressed_length: int) -> None:
         self.blobs.append(
-            PackedBlob(
-                blob_id, self.blob_type, len(self.buffer), len(encrypted), uncompressed_length
-            )
+            PackedBlob(blob_id, self.blob_type, self.size, len(encrypted), uncompressed_length)
         )
-        self.buffer += encrypted
+        self.parts.append(encrypted)
+        self.size += len(encrypted)
+        self._digest.update(encrypted)
 
-    def finish(self, key: Key) -> tuple[bytearray, list[PackedBlob]]:
-        """The pack's bytes and its blobs (its ID is their SHA-256); the builder is emptied."""
+    def finish_parts(self, key: Key) -> tuple[list[bytes | bytearray], list[PackedBlob], bytes]:
+        """The pack's bytes in pieces, its blobs and its ID; the builder is emptied."""
         header = key.encrypt_bytes(encode_header(self.blobs))
-        data = self.buffer
-        data += header
-        data += _LENGTH.pack(len(header))
+        trailer = _LENGTH.pack(len(header))
+        digest = self._digest
+        digest.update(header)
+        digest.update(trailer)
+        parts = self.parts
+        parts.append(header)
+        parts.append(trailer)
         blobs = self.blobs
-        self.buffer = bytearray()
+        self.parts = []
+        self.size = 0
         self.blobs = []
-        return data, blobs
+        self._digest = hashlib.sha256()
+        return parts, blobs, digest.digest()
+
+    def finish(self, key: Key) -> tuple[bytes, list[PackedBlob]]:
+        """The pack's bytes (its ID is their SHA-256) and its blobs; the builder is emptied."""
+        parts, blobs, _ = self.finish_parts(key)
+        return b"".join(parts), blobs

@@ -33,13 +33,13 @@ from .errors import (
 )
 from .formats import Node, Snapshot, decode_tree, format_time
 from .pack import BlobType, PackedBlob
+from .sealer import ZSTD_LEVEL, seal
 
 if TYPE_CHECKING:  # imported when the index is loaded: NumPy takes 0.1 s to import
     from .index import Index
 
 SUPPORTED_VERSIONS = (1, 2)
 DEFAULT_SCRYPT = {"N": 32768, "r": 8, "p": 1}
-ZSTD_LEVEL = 3
 _TREE_CACHE_SIZE = 256
 
 _local = threading.local()
@@ -226,16 +226,12 @@ class Repository:
         return index
 
     # -- blobs ------------------------------------------------------------------------
-    def seal_blob(self, plaintext: bytes | memoryview) -> tuple[bytes, int]:
+    def seal_blob(self, plaintext: bytes | bytearray | memoryview) -> tuple[bytearray, int]:
         """Compress (when it helps, in version 2) and encrypt a blob.
 
         Returns the encrypted bytes and the uncompressed length (0 when stored as is).
         """
-        if self.compression:
-            compressed = _compressor().compress(plaintext)
-            if len(compressed) < len(plaintext):
-                return self.key.encrypt_bytes(compressed), len(plaintext)
-        return self.key.encrypt_bytes(plaintext), 0
+        return seal(self.key, _compressor() if self.compression else None, plaintext)
 
     def open_blob(self, encrypted: bytes | memoryview, blob: PackedBlob, verify: bool) -> bytes:
         """Decrypt (and decompress) a blob read from a pack; check its hash if asked."""
