@@ -48,7 +48,11 @@ def repository_list(request: HttpRequest) -> HttpResponse:
                 "last_drill": repository.drills.order_by("-started_at").first(),
             }
         )
-    context = {"rows": rows, "days": WINDOW_DAYS, "can_manage": bool(_clients(user))}
+    context = {
+        "rows": rows,
+        "days": WINDOW_DAYS,
+        "can_manage": bool(scope.active_clients(user, Perm.MANAGE_INVENTORY)),
+    }
     return render(request, "backups/repository_list.html", context)
 
 
@@ -67,15 +71,6 @@ def repository_detail(request: HttpRequest, repository_id: int) -> HttpResponse:
         "drills": repository.drills.select_related("asset").order_by("-started_at")[:50],
     }
     return render(request, "backups/repository_detail.html", context)
-
-
-def _clients(user: Any) -> list[Organization]:
-    """The clients whose backup repositories ``user`` may record."""
-    return list(
-        scope.visible(Organization, user, Perm.MANAGE_INVENTORY)
-        .filter(kind="client", is_active=True)
-        .order_by("name")
-    )
 
 
 class RepositoryForm(forms.Form):
@@ -126,7 +121,7 @@ class RepositoryForm(forms.Form):
 @login_required
 def repository_create(request: HttpRequest) -> HttpResponse:
     user: Any = request.user
-    clients = _clients(user)
+    clients = scope.active_clients(user, Perm.MANAGE_INVENTORY)
     if not clients:
         raise PermissionDenied("recording backup repositories")
     form = RepositoryForm(request.POST or None, clients=clients)

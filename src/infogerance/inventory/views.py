@@ -41,14 +41,6 @@ SOFTWARE_PAGE = 200
 MAX_QUERY = 100
 
 
-def _clients(user: Any, perm: Perm) -> list[Organization]:
-    return list(
-        scope.visible(Organization, user, perm)
-        .filter(kind="client", is_active=True)
-        .order_by("name")
-    )
-
-
 def _asset(request: HttpRequest, asset_id: int) -> Asset:
     asset: Asset = scope.get_visible_or_404(
         Asset.objects.select_related("organization"), request.user, Perm.VIEW_INVENTORY, pk=asset_id
@@ -64,7 +56,7 @@ def _int(value: str | None) -> int | None:
 def asset_list(request: HttpRequest) -> HttpResponse:
     """Assets the person may see, filtered, 50 a page (keyset on name and id)."""
     user: Any = request.user
-    clients = _clients(user, Perm.VIEW_INVENTORY)
+    clients = scope.active_clients(user, Perm.VIEW_INVENTORY)
     if not clients:
         raise PermissionDenied("inventory")
     get = request.GET
@@ -110,8 +102,8 @@ def asset_list(request: HttpRequest) -> HttpResponse:
         "lifecycles": Lifecycle.choices,
         "filters": get,
         "next_query": params.urlencode() if more else "",
-        "can_manage": bool(_clients(user, Perm.MANAGE_INVENTORY)),
-        "can_enrol": bool(_clients(user, Perm.MANAGE_AGENTS)),
+        "can_manage": bool(scope.active_clients(user, Perm.MANAGE_INVENTORY)),
+        "can_enrol": bool(scope.active_clients(user, Perm.MANAGE_AGENTS)),
     }
     return render(request, "inventory/asset_list.html", context)
 
@@ -203,7 +195,7 @@ class AssetForm(forms.Form):
 @login_required
 def asset_create(request: HttpRequest) -> HttpResponse:
     user: Any = request.user
-    clients = _clients(user, Perm.MANAGE_INVENTORY)
+    clients = scope.active_clients(user, Perm.MANAGE_INVENTORY)
     if not clients:
         raise PermissionDenied("recording assets")
     form = AssetForm(request.POST or None, clients=clients)
@@ -253,7 +245,7 @@ def asset_edit(request: HttpRequest, asset_id: int) -> HttpResponse:
 def agent_list(request: HttpRequest) -> HttpResponse:
     """Agents and their health: reporting, late, offline, never reported."""
     user: Any = request.user
-    if not _clients(user, Perm.VIEW_INVENTORY):
+    if not scope.active_clients(user, Perm.VIEW_INVENTORY):
         raise PermissionDenied("inventory")
     agents = list(
         scope.visible(Agent, user, Perm.VIEW_INVENTORY)
@@ -306,7 +298,7 @@ class TokenForm(forms.Form):
 @login_required
 def token_list(request: HttpRequest) -> HttpResponse:
     user: Any = request.user
-    clients = _clients(user, Perm.MANAGE_AGENTS)
+    clients = scope.active_clients(user, Perm.MANAGE_AGENTS)
     if not clients:
         raise PermissionDenied("enrolment tokens")
     form = TokenForm(request.POST or None, clients=clients)
@@ -379,9 +371,9 @@ class LicenceForm(forms.Form):
 @login_required
 def licence_list(request: HttpRequest) -> HttpResponse:
     user: Any = request.user
-    if not _clients(user, Perm.VIEW_INVENTORY):
+    if not scope.active_clients(user, Perm.VIEW_INVENTORY):
         raise PermissionDenied("inventory")
-    clients = _clients(user, Perm.MANAGE_INVENTORY)
+    clients = scope.active_clients(user, Perm.MANAGE_INVENTORY)
     form = LicenceForm(request.POST or None, clients=clients) if clients else None
     if request.method == "POST":
         if form is None:

@@ -92,6 +92,16 @@ def visible(source: type[M] | QuerySet[M], user: Any, perm: Perm = Perm.VIEW) ->
     return cast(QuerySet[M], queryset.in_scope(scope_for(user, perm)))
 
 
+def active_clients(user: Any, perm: Perm) -> list[Organization]:
+    """The active client organisations on which ``user`` has ``perm``, by name (what a form
+    offers to choose from, and whether a page shows its buttons)."""
+    return list(
+        visible(Organization, user, perm)
+        .filter(kind=OrganizationKind.CLIENT, is_active=True)
+        .order_by("name")
+    )
+
+
 def get_visible_or_404(
     source: type[M] | QuerySet[M], user: Any, perm: Perm = Perm.VIEW, **lookup: Any
 ) -> M:
