@@ -16,9 +16,16 @@ of what they held together.
 restic runs as its users run it: with its local cache (in a directory of its own, emptied
 before the run), since the cache is part of what makes its re-runs fast; our engine has no
 cache. One more line gives restic's unchanged re-run with `--no-cache` for comparison.
-Both tools use the same password and local repositories on the same disk.
+Both tools use the same password and local repositories on the same disk. Every command
+starts after a `sync` (untimed), and the restored copies are deleted only after both
+restores, so that neither tool pays for the other's writes.
 
-Usage: .venv/bin/python benchmarks/bench_backup.py [--size 2048] [--write]
+On a virtual machine the same command's wall time can vary by half from one run to the
+next (writing into memory the host has not backed yet, reclaiming the page cache), so
+everything runs `--runs` times (default 3) on new repositories, the tool going first
+alternating, and the median run is reported with the fastest and the slowest.
+
+Usage: .venv/bin/python benchmarks/bench_backup.py [--size 2048] [--runs 3] [--write]
        .venv/bin/python benchmarks/bench_backup.py --size 256      # a quick run
 """
 
@@ -34,6 +41,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -263,6 +271,19 @@ class Measure:
     cpu: float
     rss: int  # bytes
     output: str
+    walls: tuple[float, ...] = ()  # with --runs: every run's wall time
+
+
+def median(measures: list[Measure]) -> Measure:
+    """The median run by wall time, with its CPU time; the peak RSS is the largest of all."""
+    chosen = sorted(measures, key=lambda m: m.wall)[(len(measures) - 1) // 2]
+    return Measure(
+        chosen.wall,
+        chosen.cpu,
+        max(m.rss for m in measures),
+        chosen.output,
+        tuple(m.wall for m in measures),
+    )
 
 
 def _children(pid: int) -> list[int]:
@@ -319,6 +340,8 @@ class ChildrenPeak:
 def timed(cmd: list[str], env: dict[str, str], label: str) -> Measure:
     stats = DATA / "time.txt"
     full = [TIME, "-o", str(stats), "-f", "%e %U %S %M", *cmd]
+    # Written back first, untimed: no command pays for the dirty pages of the one before.
+    os.sync()
     process = subprocess.Popen(
         full, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env
     )
@@ -350,6 +373,7 @@ class Ours:
     name = "infogerance"
 
     def __init__(self, work: Path) -> None:
+        self.work = work
         self.repo = work / "repo-infogerance"
         self.env = {**os.environ, "INFOGERANCE_BACKUP_PASSWORD": PASSWORD}
         self.exe = str(ROOT / ".venv" / "bin" / "infogerance")
@@ -357,7 +381,8 @@ class Ours:
     def cmd(self, *args: str) -> list[str]:
         return [self.exe, "backup", args[0], "--repo", str(self.repo), *args[1:]]
 
-    def init(self) -> None:
+    def init(self, run: int) -> None:
+        self.repo = self.work / f"repo-infogerance-{run}"
         subprocess.run(self.cmd("init"), env=self.env, check=True, capture_output=True)
 
     def backup(self, source: Path, label: str) -> Measure:
@@ -376,17 +401,15 @@ class Restic:
     name = "restic"
 
     def __init__(self, work: Path) -> None:
+        self.work = work
         self.repo = work / "repo-restic"
-        self.cache = work / "restic-cache"
-        self.env = {
-            **os.environ,
-            "RESTIC_PASSWORD": PASSWORD,
-            "RESTIC_REPOSITORY": str(self.repo),
-            "RESTIC_CACHE_DIR": str(self.cache),
-        }
+        self.env = {**os.environ, "RESTIC_PASSWORD": PASSWORD}
         self.exe = shutil.which("restic") or "restic"
 
-    def init(self) -> None:
+    def init(self, run: int) -> None:
+        self.repo = self.work / f"repo-restic-{run}"
+        cache = self.work / f"restic-cache-{run}"  # a new, empty cache with each repository
+        self.env.update(RESTIC_REPOSITORY=str(self.repo), RESTIC_CACHE_DIR=str(cache))
         subprocess.run(
             [self.exe, "init", "--repository-version", "2"],
             env=self.env,
@@ -408,6 +431,9 @@ class Restic:
         return timed([self.exe, "check", "--read-data"], self.env, f"{self.name} check --read-data")
 
 
+Tool = Ours | Restic
+
+
 def version(cmd: list[str]) -> str:
     try:
         return subprocess.run(cmd, capture_output=True, text=True).stdout.strip().splitlines()[0]
@@ -418,6 +444,9 @@ def version(cmd: list[str]) -> str:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--size", type=int, default=2048, help="data set size in MiB")
+    parser.add_argument(
+        "--runs", type=int, default=3, help="runs of every operation (the median is shown)"
+    )
     parser.add_argument("--write", action="store_true", help="record in docs/benchmarks.md")
     args = parser.parse_args()
     if not shutil.which("restic"):
@@ -436,37 +465,59 @@ def main() -> int:
     print(f"  {data_bytes / MIB:,.0f} MiB in {data_files:,} files", flush=True)
     load_before = os.getloadavg()
     tools = (Ours(work), Restic(work))
-    for tool in tools:
-        tool.init()
-    results: dict[str, dict[str, Measure]] = {t.name: {} for t in tools}
+    runs: dict[str, dict[str, list[Measure]]] = {t.name: {} for t in tools}
+    no_cache: list[Measure] = []
     sizes: dict[str, dict[str, int]] = {t.name: {} for t in tools}
     started = time.perf_counter()
+    changed = 0
     try:
-        for tool in tools:
-            results[tool.name]["full"] = tool.backup(data.root, "full backup")
-            sizes[tool.name]["full"] = dir_size(tool.repo)
-        for tool in tools:
-            results[tool.name]["unchanged"] = tool.backup(data.root, "unchanged re-run")
-        restic = tools[1]
-        assert isinstance(restic, Restic)
-        restic_no_cache = restic.backup(data.root, "unchanged re-run --no-cache", "--no-cache")
-        changed = apply_change(data, saved)
-        print(f"  changed {changed / MIB:,.0f} MiB ({changed / data_bytes:.1%})", flush=True)
-        for tool in tools:
-            results[tool.name]["changed"] = tool.backup(data.root, "re-run after 5 % change")
-            sizes[tool.name]["end"] = dir_size(tool.repo)
-        for tool in tools:
-            target = work / f"restore-{tool.name}"
-            results[tool.name]["restore"] = tool.restore(target)
-            shutil.rmtree(target)
-        for tool in tools:
-            results[tool.name]["verify"] = tool.verify()
+        for run in range(args.runs):
+            # Which tool goes first alternates from one run to the next.
+            order = tools if run % 2 == 0 else tools[::-1]
+            print(f"  run {run + 1} of {args.runs}", flush=True)
+
+            def measure(key: str, action: Callable[[Tool], Measure]) -> None:
+                for tool in order:  # noqa: B023 - used at once, inside this run
+                    runs[tool.name].setdefault(key, []).append(action(tool))
+
+            for tool in order:
+                tool.init(run)
+            measure("full", lambda t: t.backup(data.root, "full backup"))
+            for tool in tools:
+                sizes[tool.name]["full"] = dir_size(tool.repo)
+            measure("unchanged", lambda t: t.backup(data.root, "unchanged re-run"))
+            restic = tools[1]
+            assert isinstance(restic, Restic)
+            no_cache.append(restic.backup(data.root, "unchanged re-run --no-cache", "--no-cache"))
+            changed = apply_change(data, saved)
+            print(f"  changed {changed / MIB:,.0f} MiB ({changed / data_bytes:.1%})", flush=True)
+            try:
+                measure("changed", lambda t: t.backup(data.root, "re-run after 5 % change"))
+            finally:
+                undo_change(data, saved)
+            for tool in tools:
+                sizes[tool.name]["end"] = dir_size(tool.repo)
+
+            # The restored copies are removed only once both are made: creating files right
+            # after deleting thousands costs ext4 a search past the recently freed inodes, a
+            # cost the second tool alone would pay.
+            def restore(tool: Tool, run: int = run) -> Measure:
+                return tool.restore(work / f"restore-{tool.name}-{run}")
+
+            measure("restore", restore)
+            measure("verify", lambda t: t.verify())
+            for tool in tools:
+                shutil.rmtree(work / f"restore-{tool.name}-{run}")
+                if run < args.runs - 1:
+                    shutil.rmtree(tool.repo)
     finally:
         undo_change(data, saved)
     elapsed = time.perf_counter() - started
     load_after = os.getloadavg()
     shutil.rmtree(work)
 
+    results = {name: {k: median(v) for k, v in ops.items()} for name, ops in runs.items()}
+    restic_no_cache = median(no_cache)
     ours, theirs = results["infogerance"], results["restic"]
 
     def rate(m: Measure) -> float:
@@ -475,7 +526,7 @@ def main() -> int:
     def verdict(ok: bool) -> str:
         return "met" if ok else "**missed**"
 
-    peak = max(m.rss for m in ours.values())
+    peak = max(m.rss for ops in runs["infogerance"].values() for m in ops)
     size_ratio = sizes["infogerance"]["full"] / sizes["restic"]["full"]
     targets = [
         (
@@ -519,7 +570,10 @@ def main() -> int:
         f"{len(data.small_files):,} small files), page cache warm, local repositories on the same "
         f"disk, same password; {version([shutil.which('restic') or 'restic', 'version'])}, "
         "with its local cache (ours has none); each command timed whole by `/usr/bin/time` "
-        "(start-up and key derivation included), the tools interleaved operation by operation. "
+        "(start-up and key derivation included), after a `sync`, the tools interleaved "
+        f"operation by operation; {args.runs} run(s) of everything, each on new repositories, "
+        "the tool going first alternating: the median run's wall time [the fastest and "
+        "slowest runs], its throughput and CPU time, and the highest peak RSS of all runs. "
         f"Load average {load_before[0]:.1f} before, {load_after[0]:.1f} after "
         f"({elapsed / 60:.0f} min): "
         + (
@@ -537,16 +591,15 @@ def main() -> int:
         "| operation | infogerance: wall, CPU, peak RSS | restic: wall, CPU, peak RSS |",
         "|---|---|---|",
     ]
+
+    def cell(m: Measure) -> str:
+        spread = f" [{min(m.walls):.1f}–{max(m.walls):.1f}]" if len(m.walls) > 1 else ""
+        return f"{m.wall:.1f} s{spread} ({rate(m):.1f} MiB/s), {m.cpu:.1f} s, {m.rss / MIB:.0f} MiB"
+
     for key, label in names.items():
-        o, t = ours[key], theirs[key]
-        lines.append(
-            f"| {label} | {o.wall:.1f} s ({rate(o):.1f} MiB/s), {o.cpu:.1f} s, "
-            f"{o.rss / MIB:.0f} MiB | {t.wall:.1f} s ({rate(t):.1f} MiB/s), {t.cpu:.1f} s, "
-            f"{t.rss / MIB:.0f} MiB |"
-        )
+        lines.append(f"| {label} | {cell(ours[key])} | {cell(theirs[key])} |")
     lines += [
-        f"| unchanged re-run, restic `--no-cache` | | {restic_no_cache.wall:.1f} s, "
-        f"{restic_no_cache.cpu:.1f} s, {restic_no_cache.rss / MIB:.0f} MiB |",
+        f"| unchanged re-run, restic `--no-cache` | | {cell(restic_no_cache)} |",
         f"| repository after the full backup | {sizes['infogerance']['full'] / MIB:,.1f} MiB | "
         f"{sizes['restic']['full'] / MIB:,.1f} MiB |",
         f"| repository after the three backups | {sizes['infogerance']['end'] / MIB:,.1f} MiB | "

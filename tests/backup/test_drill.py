@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -11,6 +13,7 @@ from infogerance.backup.archiver import backup
 from infogerance.backup.backend import FileKind
 from infogerance.backup.drill import restore_drill
 from infogerance.backup.errors import InvalidInput
+from infogerance.backup.formats import Node
 from infogerance.backup.pack import BlobType
 from infogerance.backup.repository import Repository
 
@@ -35,15 +38,15 @@ def test_drill_finds_a_file_that_differs_on_disk(
     tmp_path: Path, dataset: Path, repo: Repository, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     snapshot, _ = backup(repo, [str(dataset)])
-    original = restorer_module.Restorer._apply_metadata
+    original = restorer_module.Restorer._write_content
 
-    def tamper(self: restorer_module.Restorer, path: str, node: object) -> None:
-        if path.endswith("app.log"):
-            with open(path, "ab") as f:
-                f.write(b"!")  # as a faulty disk or a bug in the restore would
-        original(self, path, node)  # type: ignore[arg-type]
+    def tamper(self: restorer_module.Restorer, node: Node, fd: int) -> tuple[int, Any]:
+        written, digest = original(self, node, fd)
+        if node.name == "app.log":
+            os.write(fd, b"!")  # as a faulty disk or a bug in the restore would
+        return written, digest
 
-    monkeypatch.setattr(restorer_module.Restorer, "_apply_metadata", tamper)
+    monkeypatch.setattr(restorer_module.Restorer, "_write_content", tamper)
     report = restore_drill(repo, snapshot, str(tmp_path / "scratch"))
     assert not report.ok
     assert report.mismatched == [f"{dataset}/logs/app.log"]

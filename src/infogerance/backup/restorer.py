@@ -5,7 +5,10 @@ restored as hard links again, as restic does.
 
 Files are restored by a pool of threads, several files and packs in flight: each blob is
 read with a ranged read of its pack, authenticated, decrypted, decompressed and (with
-``verify``) hashed again before it is written. Modes, ownership (when running as root),
+``verify``) hashed again before it is written. The thread walking the trees creates the
+files and hands their descriptors to the pool (a bounded number at a time): creating a file
+locks its directory, and threads creating files side by side in one directory spent a
+quarter of a restore's CPU spinning on that lock. Modes, ownership (when running as root),
 times and symlinks are restored; directories get their metadata after their content.
 Node names from the repository are checked, so a hostile snapshot cannot write outside
 the target (no ``/``, ``.`` or ``..`` in names).
@@ -42,6 +45,11 @@ class RestoreStats:
 
 
 ProgressCallback = Callable[[RestoreStats, str], None]
+
+_OPEN_FILES = 128
+_BATCH_FILES = 32  # well below _OPEN_FILES: the walk goes on while batches are written
+_BATCH_BYTES = 1024 * 1024
+_CREATE_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW | os.O_CLOEXEC
 
 
 def _check_name(name: str) -> None:
@@ -88,10 +96,16 @@ class Restorer:
         self._lock = threading.Lock()
         self._dirs: list[tuple[str, Node]] = []
         self._futures: list[Future[None]] = []
+        # Small files go to the pool in batches: one task (one thread wake-up) per file cost
+        # a tenth of a restore's CPU in context switches.
+        self._batch: list[tuple[Node, str, int]] = []
+        self._batch_bytes = 0
         # Hard links: the first path restored for a (device, inode), and the later ones.
         self._link_sources: dict[tuple[int, int], str] = {}
         self._links: list[tuple[str, str]] = []
         self._pool: ThreadPoolExecutor | None = None
+        # Files created and not yet written: each holds a descriptor until its worker is done.
+        self._open_files = threading.BoundedSemaphore(_OPEN_FILES)
         tune_allocator()
 
     def restore(
@@ -104,20 +118,10 @@ class Restorer:
         self.repo.index  # noqa: B018 - load the index once, before the threads start
         with ThreadPoolExecutor(self.workers, thread_name_prefix="restore") as pool:
             self._pool = pool
-            if include:
-                parts, node = find_node(self.repo, snapshot.tree, include)
-                base = target
-                if node is None:
-                    self._restore_tree(snapshot.tree, target, fresh)
-                else:
-                    # Parent directories are created plainly; the chosen entry gets its metadata.
-                    for part in parts[:-1]:
-                        _check_name(part)
-                        base = os.path.join(base, part)
-                        os.makedirs(base, exist_ok=True)
-                    self._restore_node(node, base)
-            else:
-                self._restore_tree(snapshot.tree, target, fresh)
+            try:
+                self._walk(snapshot, target, include, fresh)
+            finally:
+                self._submit_batch()  # written (and closed) even when the walk failed
             for future in self._futures:
                 future.result()
         for source, path in self._links:
@@ -129,6 +133,22 @@ class Restorer:
             self._apply_metadata(path, node)
         self.stats.duration_s = time.monotonic() - started
         return self.stats
+
+    def _walk(self, snapshot: Snapshot, target: str, include: str | None, fresh: bool) -> None:
+        if not include:
+            self._restore_tree(snapshot.tree, target, fresh)
+            return
+        parts, node = find_node(self.repo, snapshot.tree, include)
+        if node is None:
+            self._restore_tree(snapshot.tree, target, fresh)
+            return
+        # Parent directories are created plainly; the chosen entry gets its metadata.
+        base = target
+        for part in parts[:-1]:
+            _check_name(part)
+            base = os.path.join(base, part)
+            os.makedirs(base, exist_ok=True)
+        self._restore_node(node, base)
 
     def _restore_tree(self, tree_id: bytes, directory: str, fresh: bool = False) -> None:
         """Restore a tree's entries into a directory (``fresh``: we just created it empty)."""
@@ -170,7 +190,16 @@ class Restorer:
                     self.stats.files += 1
                     return
             assert self._pool is not None
-            self._futures.append(self._pool.submit(self._restore_file, node, path))
+            self._open_files.acquire()
+            try:
+                fd = os.open(path, _CREATE_FLAGS, 0o600)
+            except BaseException:
+                self._open_files.release()
+                raise
+            self._batch.append((node, path, fd))
+            self._batch_bytes += node.size
+            if len(self._batch) >= _BATCH_FILES or self._batch_bytes >= _BATCH_BYTES:
+                self._submit_batch()
             return
         self.stats.others += 1
         try:
@@ -188,23 +217,41 @@ class Restorer:
             return
         self._apply_metadata(path, node)
 
-    def _restore_file(self, node: Node, path: str) -> None:
-        written = 0
-        digest_ok = True
-        content_hash = hashlib.sha256() if self.digests is not None else None
-        flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW | os.O_CLOEXEC
-        with os.fdopen(os.open(path, flags, 0o600), "wb") as f:
-            for blob_id in node.content or []:
-                data = self.repo.read_blob(BlobType.DATA, blob_id, verify=self.verify)
-                f.write(data)
-                written += len(data)
-                if content_hash is not None:
-                    content_hash.update(data)
+    def _submit_batch(self) -> None:
+        if self._batch:
+            assert self._pool is not None
+            self._futures.append(self._pool.submit(self._restore_files, self._batch))
+            self._batch, self._batch_bytes = [], 0
+
+    def _restore_files(self, batch: list[tuple[Node, str, int]]) -> None:
+        done = 0
+        try:
+            for node, path, fd in batch:
+                done += 1
+                self._restore_file(node, path, fd)
+        finally:
+            for _node, _path, fd in batch[done:]:  # after a failure: the files not written
+                os.close(fd)
+                self._open_files.release()
+
+    def _restore_file(self, node: Node, path: str, fd: int) -> None:
+        """Write a created file's content and metadata, then close it."""
+        try:
+            written, content_hash = self._write_content(node, fd)
             if self.verify and written != node.size:
-                digest_ok = False
-        if not digest_ok:
-            raise IntegrityError(f"{path}: restored {written} bytes, the snapshot says {node.size}")
-        self._apply_metadata(path, node)
+                raise IntegrityError(
+                    f"{path}: restored {written} bytes, the snapshot says {node.size}"
+                )
+            # By descriptor, after the last write (a write would change the times).
+            if self._as_root:
+                with contextlib.suppress(OSError):
+                    os.fchown(fd, node.uid, node.gid)
+            os.fchmod(fd, unix_permissions(node.mode))
+            with contextlib.suppress(OSError):
+                os.utime(fd, ns=(node.atime, node.mtime))
+        finally:
+            os.close(fd)
+            self._open_files.release()
         with self._lock:
             if self.digests is not None and content_hash is not None:
                 self.digests[path] = (content_hash.hexdigest(), written)
@@ -214,6 +261,19 @@ class Restorer:
                 self.stats.blobs_verified += len(node.content or [])
             if self.progress is not None:
                 self.progress(self.stats, path)
+
+    def _write_content(self, node: Node, fd: int) -> tuple[int, hashlib._Hash | None]:
+        written = 0
+        content_hash = hashlib.sha256() if self.digests is not None else None
+        for blob_id in node.content or []:
+            data = self.repo.read_blob(BlobType.DATA, blob_id, verify=self.verify)
+            view = memoryview(data)
+            while view:
+                view = view[os.write(fd, view) :]
+            written += len(data)
+            if content_hash is not None:
+                content_hash.update(data)
+        return written, content_hash
 
     def _apply_metadata(self, path: str, node: Node) -> None:
         symlink = node.type == "symlink"
