@@ -1023,7 +1023,7 @@ def free_port() -> int:
 class Server:
     """``infogerance serve --workers 2`` on a loopback port, in its own process group."""
 
-    def __init__(self, workers: int) -> None:
+    def __init__(self, workers: int, threads: int = 8) -> None:
         self.port = free_port()
         env = dict(os.environ)
         env["PYTHONPATH"] = str(ROOT / "src") + os.pathsep + env.get("PYTHONPATH", "")
@@ -1040,6 +1040,8 @@ class Server:
                 str(self.port),
                 "--workers",
                 str(workers),
+                "--threads",
+                str(threads),
                 "--no-worker",
             ],
             env=env,

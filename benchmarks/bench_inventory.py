@@ -1223,6 +1223,12 @@ def main() -> int:
     parser.add_argument("--generators", type=int, default=2, help="load generator processes")
     parser.add_argument("--threads", type=int, default=16, help="connections per generator")
     parser.add_argument("--server-workers", type=int, default=2)
+    parser.add_argument(
+        "--server-threads",
+        type=int,
+        default=2,
+        help="threads per server process (agent reports are CPU-bound: see docs/deployment.md)",
+    )
     parser.add_argument("--requests", type=int, default=60, help="per list measure")
     parser.add_argument(
         "--quick", action="store_true", help="200 agents, 15 s phases, 5,000 assets"
@@ -1239,7 +1245,7 @@ def main() -> int:
     print(f"load average {loadavg()}; resetting the database", flush=True)
     reset_tables()
     world = build_world()
-    server = Server(args.server_workers)
+    server = Server(args.server_workers, args.server_threads)
     try:
         agents, enrol_rate = enrol(server.port, world, args.agents)
         print(f"enrolled {len(agents):,} agents through the API: {enrol_rate:,.0f}/s", flush=True)
@@ -1297,8 +1303,9 @@ def report_lines(
         f"### Inventory on postgresql ({today}, {platform.machine()}, {cores} cores, "
         f"PostgreSQL {pg // 10000}.{pg % 100}, {args.agents:,} agents, {assets:,} assets)",
         "",
-        f"Agents report through `infogerance serve --workers {args.server_workers}` (granian, "
-        f"WSGI, {args.server_workers} processes × 8 threads) over loopback. The load generator "
+        f"Agents report through `infogerance serve --workers {args.server_workers} --threads "
+        f"{args.server_threads}` (granian, WSGI, {args.server_workers} processes × "
+        f"{args.server_threads} threads) over loopback. The load generator "
         f"is {args.generators} separate processes of {args.threads} threads each (standard "
         "library `http.client`, one keep-alive connection per thread, each agent played by one "
         f"thread so that its reports leave in order), on the same {cores} cores as the server "

@@ -139,7 +139,11 @@ class AssetComponent(models.Model):
 class InstalledSoftware(models.Model):
     """A software package installed on an asset, as its latest inventory listed it."""
 
-    asset = models.ForeignKey(Asset, on_delete=models.CASCADE, related_name="software")
+    # No index of its own: (asset, name) below serves lookups by asset (an index more
+    # costs every row an inventory writes).
+    asset = models.ForeignKey(
+        Asset, on_delete=models.CASCADE, related_name="software", db_index=False
+    )
     name = models.CharField(max_length=255)
     version = models.CharField(max_length=255, blank=True)
     publisher = models.CharField(max_length=255, blank=True)
@@ -248,7 +252,9 @@ class Agent(TenantOwned):
 class InventorySnapshot(Immutable):
     """An inventory as an agent reported it, kept when the machine's stable facts changed."""
 
-    asset = models.ForeignKey(Asset, on_delete=models.PROTECT, related_name="snapshots")
+    asset = models.ForeignKey(
+        Asset, on_delete=models.PROTECT, related_name="snapshots", db_index=False
+    )  # indexed by (asset, -collected_at) below
     agent = models.ForeignKey(Agent, on_delete=models.PROTECT, related_name="+")
     report_id = models.UUIDField(unique=True)
     sequence = models.BigIntegerField()
@@ -272,7 +278,9 @@ class InventorySnapshot(Immutable):
 class PerformanceSummary(Immutable):
     """Performance sampled by an agent over a window, summarised (mean, p95, max)."""
 
-    asset = models.ForeignKey(Asset, on_delete=models.PROTECT, related_name="performance")
+    asset = models.ForeignKey(
+        Asset, on_delete=models.PROTECT, related_name="performance", db_index=False
+    )  # indexed by (asset, -window_end) below
     agent = models.ForeignKey(Agent, on_delete=models.PROTECT, related_name="+")
     report_id = models.UUIDField(unique=True)
     window_start = models.DateTimeField()

@@ -1,0 +1,73 @@
+"""Cheaper inventory writes: no index duplicating a composite one, lz4 for reported JSON.
+
+The foreign keys to the asset of software rows, snapshots and performance summaries had an
+index each, which the composite indexes starting with the asset already give; every row an
+inventory writes paid for it. On PostgreSQL, snapshots and performance data are compressed
+with lz4 instead of pglz (a 225 KiB snapshot: 5.3 → 3.2 ms to insert, 13 % larger); a server
+built without lz4 keeps pglz.
+"""
+
+import django.db.models.deletion
+from django.db import migrations, models
+
+_LZ4 = """
+DO $$
+BEGIN
+    ALTER TABLE inventory_inventorysnapshot ALTER COLUMN data SET COMPRESSION lz4;
+    ALTER TABLE inventory_performancesummary ALTER COLUMN data SET COMPRESSION lz4;
+EXCEPTION WHEN feature_not_supported OR invalid_parameter_value THEN
+    RAISE NOTICE 'lz4 is not available: JSON columns keep pglz';
+END
+$$;
+"""
+
+_PGLZ = """
+ALTER TABLE inventory_inventorysnapshot ALTER COLUMN data SET COMPRESSION pglz;
+ALTER TABLE inventory_performancesummary ALTER COLUMN data SET COMPRESSION pglz;
+"""
+
+
+def _postgresql(statement: str):  # type: ignore[no-untyped-def]
+    def run(apps, schema_editor) -> None:  # type: ignore[no-untyped-def]
+        if schema_editor.connection.vendor == "postgresql":
+            schema_editor.execute(statement)
+
+    return run
+
+
+class Migration(migrations.Migration):
+    dependencies = [("inventory", "0002_asset_name_index")]
+
+    operations = [
+        migrations.AlterField(
+            model_name="installedsoftware",
+            name="asset",
+            field=models.ForeignKey(
+                db_index=False,
+                on_delete=django.db.models.deletion.CASCADE,
+                related_name="software",
+                to="inventory.asset",
+            ),
+        ),
+        migrations.AlterField(
+            model_name="inventorysnapshot",
+            name="asset",
+            field=models.ForeignKey(
+                db_index=False,
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="snapshots",
+                to="inventory.asset",
+            ),
+        ),
+        migrations.AlterField(
+            model_name="performancesummary",
+            name="asset",
+            field=models.ForeignKey(
+                db_index=False,
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="performance",
+                to="inventory.asset",
+            ),
+        ),
+        migrations.RunPython(_postgresql(_LZ4), _postgresql(_PGLZ)),
+    ]
