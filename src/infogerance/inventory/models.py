@@ -156,10 +156,10 @@ class InstalledSoftware(models.Model):
 
     class Meta:
         ordering = ["name", "pk"]
-        indexes = [
-            models.Index(fields=["asset", "name"], name="inv_software_asset"),
-            models.Index(fields=["name"], name="inv_software_name"),
-        ]
+        # Rows are read by asset. No index on the name alone: no query uses it (licences are
+        # matched on the lower-cased name, through the client's assets), and its inserts land
+        # all over the tree: 1,500 rows cost PostgreSQL 9.6 ms with it, 5.4 ms without.
+        indexes = [models.Index(fields=["asset", "name"], name="inv_software_asset")]
 
     def __str__(self) -> str:
         return f"{self.name} {self.version}"
