@@ -1452,6 +1452,15 @@ NOTES = [
     "in-process, before → after: heartbeat 1.45 → 0.79 ms, first inventory 30.0 → 10.3 ms, "
     "steady inventory 29–31 → 11.7 ms (callgrind: 2.52M → 1.59M, 155.7M → 46.9M and "
     "121.2M → 51.3M instructions).",
+    "- (2026-11-29, next session) The server runs 2 threads per process instead of 8: threads "
+    "share one interpreter lock and an inventory is computation, so 8 threads per process "
+    "cost CPU in lock hand-offs (server CPU per first inventory 10.7 → 7.9 ms); the asset "
+    "foreign keys of software rows, snapshots and performance summaries lost their own index "
+    "(the composite ones serve them) and software rows the index on their name (no query "
+    "used it; 1,500 new rows cost PostgreSQL 9.6 → 5.4 ms without it), and the reported "
+    "JSON is compressed with lz4 instead of pglz (a 225 KiB snapshot: 5.3 → 3.2 ms to "
+    "insert). Before, same machine, 40 s phases: 1,387 heartbeats/s, 59 first and 100 "
+    "steady inventories/s.",
     "",
     "The search (`?q=`: `icontains` on name, host name and serial number) is not helped by it: "
     "a b-tree cannot serve `UPPER(name) LIKE '%…%'`, so PostgreSQL reads every asset (about "

@@ -1,15 +1,20 @@
-"""Cheaper inventory writes: no index no query needs, lz4 for reported JSON.
+"""Cheaper inventory writes: no index no query needs, lz4 for reported JSON; licences
+counted through an index.
 
 The foreign keys to the asset of software rows, snapshots and performance summaries had an
 index each, which the composite indexes starting with the asset already give; every row an
 inventory writes paid for it. The index on software names served no query (licences match
 lower-cased names) and was the dearest: 1,500 new rows cost PostgreSQL 9.6 ms with it, 5.4 ms
-without. On PostgreSQL, snapshots and performance data are compressed
+without. Software rows are indexed by asset and lower-cased name instead of asset and name:
+licences are matched on lower-cased names, so counting them read every package of every
+asset of the client (240 ms for 5,000 assets of 80 packages); it probes one index entry
+per asset now (28 ms). On PostgreSQL, snapshots and performance data are compressed
 with lz4 instead of pglz (a 225 KiB snapshot: 5.3 → 3.2 ms to insert, 13 % larger); a server
 built without lz4 keeps pglz.
 """
 
 import django.db.models.deletion
+import django.db.models.functions.text
 from django.db import migrations, models
 
 _LZ4 = """
@@ -42,6 +47,15 @@ class Migration(migrations.Migration):
 
     operations = [
         migrations.RemoveIndex(model_name="installedsoftware", name="inv_software_name"),
+        migrations.RemoveIndex(model_name="installedsoftware", name="inv_software_asset"),
+        migrations.AddIndex(
+            model_name="installedsoftware",
+            index=models.Index(
+                models.F("asset"),
+                django.db.models.functions.text.Lower("name"),
+                name="inv_software_asset_name",
+            ),
+        ),
         migrations.AlterField(
             model_name="installedsoftware",
             name="asset",
