@@ -1472,7 +1472,7 @@ NOTES = [
     "What stays out of reach on 2 cores is the first inventory of a machine. The machine has "
     "2,000 ms of CPU per second to share between the server, PostgreSQL and the load "
     "generator, so 100 first inventories/s leave 20 ms for each; one costs about 9 ms of the "
-    "server's CPU, 1.7 ms of the generator's and 16–18 ms of PostgreSQL's: 1,500 new rows "
+    "server's CPU, 1.7 ms of the generator's and about 14 ms of PostgreSQL's: 1,500 new rows "
     "(about 5.4 ms to write with their index, 4.2 ms more for their foreign-key checks at "
     "COMMIT, one per row), the 225 KiB snapshot (3.2 ms), the WAL. A machine sends its first "
     "inventory once, when it is enrolled (or reinstalled); afterwards a fleet sends steady "
