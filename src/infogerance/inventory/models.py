@@ -141,8 +141,8 @@ class AssetComponent(models.Model):
 class InstalledSoftware(models.Model):
     """A software package installed on an asset, as its latest inventory listed it."""
 
-    # No index of its own: (asset, name) below serves lookups by asset (an index more
-    # costs every row an inventory writes).
+    # No index of its own: the (asset, lower(name)) index below serves lookups by asset (an
+    # index more costs every row an inventory writes).
     asset = models.ForeignKey(
         Asset, on_delete=models.CASCADE, related_name="software", db_index=False
     )
