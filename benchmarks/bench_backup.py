@@ -469,15 +469,16 @@ def main() -> int:
     no_cache: list[Measure] = []
     sizes: dict[str, dict[str, int]] = {t.name: {} for t in tools}
     started = time.perf_counter()
-    changed = 0
     try:
         for run in range(args.runs):
             # Which tool goes first alternates from one run to the next.
             order = tools if run % 2 == 0 else tools[::-1]
             print(f"  run {run + 1} of {args.runs}", flush=True)
 
-            def measure(key: str, action: Callable[[Tool], Measure]) -> None:
-                for tool in order:  # noqa: B023 - used at once, inside this run
+            def measure(
+                key: str, action: Callable[[Tool], Measure], order: tuple[Tool, ...] = order
+            ) -> None:
+                for tool in order:
                     runs[tool.name].setdefault(key, []).append(action(tool))
 
             for tool in order:
