@@ -144,6 +144,8 @@ def database_config(home: Path, variable: str = "INFOGERANCE_DATABASE_URL") -> D
             ),
         }
     else:
+        # Django's backend, checking a persistent connection only after it sat idle.
+        parsed["ENGINE"] = "infogerance.core.postgresql"
         parsed["CONN_HEALTH_CHECKS"] = True
         options = dict(parsed.get("OPTIONS") or {})  # type: ignore[call-overload]
         options.setdefault("connect_timeout", 5)
