@@ -442,6 +442,16 @@ def test_reported_rows_carry_only_the_indexes_their_queries_use() -> None:
             )
             assert indexed == names, model.__name__
         table = InstalledSoftware._meta.db_table
+        # No foreign-key constraint on software rows: checked row by row at COMMIT, it cost
+        # more than writing them. Snapshots and summaries keep theirs.
+        constraints = connection.introspection.get_constraints(cursor, table)
+        assert [c for c in constraints.values() if c["foreign_key"]] == []
+        for model in (InventorySnapshot, PerformanceSummary):
+            found = connection.introspection.get_constraints(cursor, model._meta.db_table)
+            assert {c["foreign_key"] for c in found.values() if c["foreign_key"]} == {
+                ("inventory_asset", "id"),
+                ("inventory_agent", "id"),
+            }, model.__name__
         if connection.vendor != "postgresql":
             cursor.execute("SELECT sql FROM sqlite_master WHERE name = 'inv_software_asset_name'")
             assert 'LOWER("name")' in cursor.fetchone()[0]
@@ -451,13 +461,50 @@ def test_reported_rows_carry_only_the_indexes_their_queries_use() -> None:
             [table, "inv_software_asset_name"],
         )
         assert "(asset_id, lower((name)::text))" in cursor.fetchone()[0]
-        # lz4 rather than pglz for the reported JSON (a server built without lz4 keeps pglz)
+        # Performance JSON: lz4 rather than pglz (a server built without lz4 keeps pglz).
+        # Snapshots: zstd-compressed bytes, which PostgreSQL stores as they come (EXTERNAL:
+        # out of line, no compression of its own).
         cursor.execute(
-            "SELECT attrelid::regclass::text, attcompression FROM pg_attribute"
-            " WHERE attname = 'data' AND attrelid IN"
+            "SELECT attrelid::regclass::text, atttypid::regtype::text, attstorage,"
+            " attcompression FROM pg_attribute WHERE attname = 'data' AND attrelid IN"
             " ('inventory_inventorysnapshot'::regclass, 'inventory_performancesummary'::regclass)"
         )
-        assert dict(cursor.fetchall()) == {
-            "inventory_inventorysnapshot": "l",
-            "inventory_performancesummary": "l",
-        }
+        assert sorted(cursor.fetchall()) == [
+            ("inventory_inventorysnapshot", "bytea", "e", ""),
+            ("inventory_performancesummary", "jsonb", "x", "l"),
+        ]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_snapshots_keep_their_data_through_the_packing_migration(world: Any) -> None:
+    """Migration inventory.0004 moves snapshots' data from JSON to zstd-compressed bytes, and
+    back when it is undone, row by row, value for value."""
+    from django.core.management import call_command
+
+    credential = enrol(world)
+    for sequence, hostname in ((1, "web-01"), (2, "web-01b")):
+        data = factory.inventory(hostname=hostname, software=40)
+        answer = post(
+            Client(),
+            REPORTS,
+            {"reports": [factory.report("inventory", sequence, data)]},
+            credential,
+        )
+        assert answer.status_code == 200, answer.content
+    kept = dict(InventorySnapshot.objects.values_list("pk", "data"))
+    assert len(kept) == 2 and {d["hostname"] for d in kept.values()} == {"web-01", "web-01b"}
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT data FROM inventory_inventorysnapshot")
+        assert all(bytes(raw).startswith(b"\x28\xb5\x2f\xfd") for (raw,) in cursor.fetchall())
+    try:
+        call_command("migrate", "inventory", "0003", verbosity=0)
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT id, data FROM inventory_inventorysnapshot")
+            undone = {
+                pk: json.loads(raw) if isinstance(raw, str) else raw
+                for pk, raw in cursor.fetchall()
+            }
+        assert undone == kept
+    finally:
+        call_command("migrate", "inventory", verbosity=0)
+    assert dict(InventorySnapshot.objects.values_list("pk", "data")) == kept

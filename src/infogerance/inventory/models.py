@@ -23,6 +23,7 @@ from django.db.models.functions import Lower
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from infogerance.core.fields import PackedJSONField
 from infogerance.core.models import Immutable, TenantOwned, TenantQuerySet, TimeStamped
 
 
@@ -142,9 +143,16 @@ class InstalledSoftware(models.Model):
     """A software package installed on an asset, as its latest inventory listed it."""
 
     # No index of its own: the (asset, lower(name)) index below serves lookups by asset (an
-    # index more costs every row an inventory writes).
+    # index more costs every row an inventory writes). No constraint in the database either:
+    # checking it cost PostgreSQL more than writing the row (a lookup of the asset per row,
+    # 1,500 for a first inventory), for rows that only ingestion writes, for the agent's own
+    # asset, locked; assets are retired, never deleted, and Django's CASCADE still applies.
     asset = models.ForeignKey(
-        Asset, on_delete=models.CASCADE, related_name="software", db_index=False
+        Asset,
+        on_delete=models.CASCADE,
+        related_name="software",
+        db_index=False,
+        db_constraint=False,
     )
     name = models.CharField(max_length=255)
     version = models.CharField(max_length=255, blank=True)
@@ -264,7 +272,8 @@ class InventorySnapshot(Immutable):
     collected_at = models.DateTimeField()
     received_at = models.DateTimeField()
     sha256 = models.CharField(max_length=64)
-    data = models.JSONField()
+    # Read whole, in Python (the diff of two snapshots), never queried: kept zstd-compressed.
+    data = PackedJSONField()
 
     TENANT_ORG_FIELD: ClassVar[str] = "asset__organization_id"
     TENANT_PROVIDER_FIELD: ClassVar[str | None] = "asset__organization__provider_id"

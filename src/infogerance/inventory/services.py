@@ -30,6 +30,7 @@ from django.utils.translation import gettext as _
 from infogerance.audit.services import record
 from infogerance.core.actors import SystemActor
 from infogerance.core.db import from_row, select_list
+from infogerance.core.fields import pack_json
 from infogerance.core.services import service
 from infogerance.core.snapshots import changed, snapshot
 from infogerance.inventory import payload, report_kinds
@@ -598,7 +599,7 @@ def _inventory_sql(vendor: str) -> dict[str, str]:
         "performance": f"INSERT INTO {performance} ({', '.join(_PERFORMANCE_COLUMNS)})"  # noqa: S608
         f" VALUES ({', '.join(['%s'] * (len(_PERFORMANCE_COLUMNS) - 1))}, {json})",
         "snapshot": f"INSERT INTO {snapshots} (asset_id, agent_id, report_id, sequence,"  # noqa: S608
-        f" collected_at, received_at, sha256, data) VALUES (%s, %s, %s, %s, %s, %s, %s, {json})",
+        " collected_at, received_at, sha256, data) VALUES (%s, %s, %s, %s, %s, %s, %s, %s)",
         # The reported facts; the machine id and the serial number stay when the inventory
         # has none; the latest inventory's time never goes back.
         "asset": f"UPDATE {assets} SET {reported},"  # noqa: S608
@@ -636,7 +637,8 @@ _REPORTED = (
 def _cursor_binding_apart() -> Any:
     """A cursor whose parameters travel apart from the statement on PostgreSQL (server-side
     binding), in Django's wrapper (its errors, its query log). Django's cursors quote every
-    value into the statement, which costs a scan and copies of a 200 KiB snapshot."""
+    value into the statement: a snapshot's compressed bytes would travel as escaped text,
+    twice their size, instead of as they are."""
     if connection.vendor != "postgresql":
         return connection.cursor()
     import psycopg
@@ -682,10 +684,7 @@ def _apply_inventory(
                     adapt(envelope.collected_at),
                     adapt(now),
                     digest,
-                    # jsonb keeps keys in an order of its own: the spliced text will do
-                    _json_with_software(facts, software_json, sort=False).decode()
-                    if connection.vendor == "postgresql"
-                    else orjson.dumps(facts).decode(),
+                    pack_json(_json_with_software(facts, software_json, sort=False)),
                 ],
             )
         asset.inventory_sha256 = digest
