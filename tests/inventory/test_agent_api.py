@@ -314,3 +314,31 @@ def test_a_lone_heartbeat_is_stored_as_in_a_batch(world: Any) -> None:
     with pytest.raises(PermissionDenied):
         services.ingest(again, {"reports": [factory.heartbeat(3)]}, actor=services.AGENT_ACTOR)
     assert Agent.objects.get(pk=first.pk).last_sequence == 2
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_lone_heartbeat_commits_without_waiting_for_the_disk(world: Any) -> None:
+    """Out of any transaction (as the server runs it), a lone heartbeat on PostgreSQL is one
+    query of two statements: its transaction's commit does not wait for the WAL flush; the
+    setting lasts for that transaction only, and replays are still told apart."""
+    credential = enrol(world, hostname="c-01")
+    with CaptureQueriesContext(connection) as seen:
+        answer = post(Client(), REPORTS, {"reports": [factory.heartbeat(1, cpu=21.0)]}, credential)
+    assert [r["status"] for r in answer.json()["results"]] == ["stored"]
+    [query] = [q["sql"] for q in seen.captured_queries]
+    if connection.vendor == "postgresql":
+        assert query.startswith("SET LOCAL synchronous_commit TO OFF; UPDATE ")
+        with connection.cursor() as cursor:
+            cursor.execute("SHOW synchronous_commit")
+            assert cursor.fetchone()[0] == "on"
+    else:
+        assert query.startswith("UPDATE ")
+    agent = Agent.objects.get(asset__hostname="c-01")
+    assert (agent.last_sequence, agent.reports_stored, agent.cpu_percent) == (1, 1, 21.0)
+    # The answer comes from the UPDATE's row count, not the SET's: a replay is not stored.
+    replay = post(Client(), REPORTS, {"reports": [factory.heartbeat(1, cpu=99.0)]}, credential)
+    assert [r["status"] for r in replay.json()["results"]] == ["duplicate"]
+    agent.refresh_from_db()
+    assert (agent.last_sequence, agent.reports_stored, agent.cpu_percent) == (1, 1, 21.0)
+    unknown = post(Client(), REPORTS, {"reports": [factory.heartbeat(2)]}, "iga_" + "0" * 60)
+    assert unknown.status_code == 401

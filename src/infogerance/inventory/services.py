@@ -890,6 +890,17 @@ def _agent_update_sql(vendor: str, statement: str, columns: tuple[str, ...]) -> 
     return _agent_sql(vendor)[statement].format(", ".join(f"{quote(c)} = %s" for c in columns))
 
 
+#: A lone heartbeat is committed asynchronously on PostgreSQL: it is acknowledged without
+#: waiting for the disk to have its WAL, which PostgreSQL writes within a fraction of a second
+#: (3 × ``wal_writer_delay`` at most). A crash of the database in that window loses the last
+#: heartbeats, never anything else: a heartbeat only says the agent was alive (its next one,
+#: a minute later, says it again), the one kind of report the agent itself drops first when
+#: its queue is full. Every other report is on disk before it is acknowledged. Waiting for
+#: the disk made heartbeats wait on each other's flushes: 772–880 → 1,046–1,166 per second
+#: through ``serve --workers 2`` (docs/benchmarks.md).
+ASYNC_COMMIT = "SET LOCAL synchronous_commit TO OFF; "
+
+
 def _store_lone_heartbeat(
     agent: Agent | AgentCredential, envelope: payload.ReportHead, heartbeat: payload.Heartbeat
 ) -> bool:
@@ -908,8 +919,15 @@ def _store_lone_heartbeat(
         statement, holder = "heartbeat", agent.pk
     changes = _heartbeat_changes(db, timezone.now(), envelope, heartbeat)
     sql = _agent_update_sql(db.vendor, statement, tuple(changes))
+    params = [*changes.values(), holder, envelope.sequence]
     with db.cursor() as cursor:
-        cursor.execute(sql, [*changes.values(), holder, envelope.sequence])
+        if db.vendor == "postgresql" and db.get_autocommit():
+            # Sent as one query, the two statements are one transaction, which commits
+            # without waiting for its WAL to reach the disk (ASYNC_COMMIT).
+            cursor.execute(ASYNC_COMMIT + sql, params)
+            cursor.nextset()
+        else:
+            cursor.execute(sql, params)
         return bool(cursor.rowcount == 1)
 
 
