@@ -1469,6 +1469,24 @@ NOTES = [
     "insert); software rows are indexed by asset and lower-cased name, which licence counts "
     "probe (240 → 28 ms for a client of 5,000 assets). Before these changes, same machine "
     "and phases: 1,379 heartbeats/s, 56 first and 86 steady inventories/s.",
+    "- (2026-11-29, third pass) Five changes, measured on a machine about 1.6 times slower "
+    "than the previous pass's and whose speed moved by a third within minutes (the same "
+    "phase of the same code gave 76 and 119 steady inventories/s twelve minutes apart), so "
+    "before and after were run alternately, 800 agents, 15 s phases: the WSGI application "
+    "hands granian an in-memory answer as a one-item list (granian pulled Django's response "
+    "through Python, chunk by chunk, holding the interpreter lock: a fifth of a heartbeat's "
+    "server CPU); PostgreSQL connections are checked (`SELECT 1`) only after a second idle "
+    "instead of before every request (`infogerance.core.postgresql`); a lone heartbeat is "
+    "committed asynchronously (`SET LOCAL synchronous_commit TO OFF` in the same query: "
+    "heartbeats waited on each other's WAL flushes; docs/formats/agent.md says what a crash "
+    "of the database can lose); snapshots' data is zstd-compressed by the server into a "
+    "`bytea` column instead of `jsonb` (PostgreSQL parsed and compressed 210 KiB per "
+    "inventory: 4.2–5.7 ms of its CPU, 0.3–0.4 ms now, plus 0.3 ms of the server's), and "
+    "software rows lost their foreign-key constraint (checked at COMMIT with a lookup of the "
+    "asset per row: 4.7–6.7 ms for 1,500 rows). Alternately, old → new: heartbeats 604 and "
+    "979 → 1,081 and 1,115/s; first inventories 49 and 57 → 64 and 70/s (PostgreSQL's CPU "
+    "per first inventory 19.0–22.8 → 9.8–11.1 ms); steady inventories 75 and 89 → 114 and "
+    "86/s.",
     "",
     "The search (`?q=`: `icontains` on name, host name and serial number) is not helped by it: "
     "a b-tree cannot serve `UPPER(name) LIKE '%…%'`, so PostgreSQL reads every asset (about "
@@ -1476,17 +1494,21 @@ NOTES = [
     "Trigram indexes (`pg_trgm`, GIN on the three columns) would; they need the extension "
     "in the database, a deployment decision left open here.",
     "",
-    "What stays out of reach on 2 cores is the first inventory of a machine. The machine has "
-    "2,000 ms of CPU per second to share between the server, PostgreSQL and the load "
-    "generator, so 100 first inventories/s leave 20 ms for each; one costs about 9 ms of the "
-    "server's CPU, 1.7 ms of the generator's and about 14 ms of PostgreSQL's: 1,500 new rows "
-    "(about 5.4 ms to write with their index, 4.2 ms more for their foreign-key checks at "
-    "COMMIT, one per row), the 225 KiB snapshot (3.2 ms), the WAL. A machine sends its first "
-    "inventory once, when it is enrolled (or reinstalled); afterwards a fleet sends steady "
-    "inventories and heartbeats, which meet their targets here. Left, measured but not done: "
-    "dropping the foreign key of software rows (4.2 ms; the rows would rest on the "
-    "snapshots' PROTECT alone), storing each distinct package list once (machines built "
-    "from one image share theirs), more cores.",
+    "What stays out of reach on this machine is the first inventory of a machine. The 2 cores "
+    "have 2,000 ms of CPU per second to share between the server, PostgreSQL and the load "
+    "generator, so 100 first inventories/s leave 20 ms per inventory for all three; one "
+    "costs 11–13 ms of the "
+    "server's CPU (reading and validating 210 KiB of JSON, about 4 ms; the 1,500 rows' COPY "
+    "text and its sending, about 3 ms), 10–11 ms of PostgreSQL's and about 2 ms of the "
+    "generator's. PostgreSQL's is mostly the 1,500 rows (measured alone: 3.5 ms for the rows, "
+    "2 ms for the primary key's index, 3 ms for the (asset, lower(name)) index that licence "
+    "counts probe). Left, measured but not done: a catalogue of distinct packages with narrow "
+    "rows pointing to it (2.5 ms less for PostgreSQL, 0.7 ms less for the server: still short "
+    "of 100/s here), storing each distinct package list once (machines built from one image "
+    "share theirs, but a machine that drifts by one package would then write a whole list), "
+    "more cores. The previous pass, on a faster machine, measured 75 first inventories/s "
+    "before these changes. A machine sends its first inventory once, when it is enrolled "
+    "(or reinstalled); afterwards a fleet sends steady inventories and heartbeats.",
 ]
 
 

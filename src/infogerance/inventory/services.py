@@ -788,8 +788,9 @@ def ingest(agent: Agent | AgentCredential, body: Any, *, actor: Any) -> list[tup
     drills) go to the handler it registered (:mod:`infogerance.inventory.report_kinds`),
     which may also answer ``duplicate`` for a fact recorded before under its own id.
 
-    A batch of one new heartbeat, the most common by far, is one statement, its own
-    transaction, which also checks the credential when ``agent`` is one not looked up yet;
+    A batch of one new heartbeat, the most common by far, is one query, its own transaction
+    (committed without waiting for the disk: :data:`ASYNC_COMMIT`), which also checks the
+    credential when ``agent`` is one not looked up yet;
     every other batch is stored by :func:`_store`, in one transaction. An unknown or revoked
     credential is refused (PermissionDenied) before anything about the batch is."""
     try:

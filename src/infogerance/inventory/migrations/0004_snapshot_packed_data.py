@@ -14,7 +14,7 @@ from django.db import migrations, models
 import infogerance.core.fields
 from infogerance.core.fields import pack_json, unpack_json
 
-_BATCH = 500
+_BATCH = 100  # snapshots of about 200 KiB of JSON each
 _TABLE = "inventory_inventorysnapshot"
 
 
