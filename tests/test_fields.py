@@ -25,10 +25,14 @@ def test_the_field_takes_a_value_or_packed_text_and_gives_the_value() -> None:
     from django.db import connection
 
     field = PackedJSONField()
-    from_value = bytes(field.get_db_prep_value(VALUE, connection))
-    from_text = bytes(field.get_db_prep_value(pack_json(orjson.dumps(VALUE)), connection))
+    from_value = field.get_prep_value(VALUE)
+    from_text = field.get_prep_value(pack_json(orjson.dumps(VALUE)))
     assert unpack_json(from_value) == unpack_json(from_text) == VALUE
+    assert field.get_prep_value(None) is None
     assert field.get_db_prep_value(None, connection) is None
+    # What the database driver is given: the packed bytes (wrapped by it on PostgreSQL).
+    sent = field.get_db_prep_value(VALUE, connection)
+    assert unpack_json(bytes(getattr(sent, "obj", sent))) == VALUE
     assert field.from_db_value(memoryview(from_value), None, connection) == VALUE
     assert field.to_python(from_value) == VALUE
     assert field.to_python(orjson.dumps(VALUE).decode()) == VALUE  # as value_to_string writes

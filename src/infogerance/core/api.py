@@ -10,8 +10,10 @@ from typing import Annotated, Any, Generic, TypeVar
 from django.core.exceptions import ValidationError
 from django.db.models import Model, QuerySet
 from django.http import HttpRequest
+from django.utils.translation import gettext as _
 from ninja import Schema
-from pydantic import ConfigDict, Field
+from pydantic import ConfigDict, Field, field_validator
+from pydantic_core import PydanticCustomError
 
 T = TypeVar("T")
 M = TypeVar("M", bound=Model)
@@ -38,6 +40,25 @@ class StrictSchema(Schema):
     take ``Field(strict=False)`` so that their JSON string values are accepted."""
 
     model_config = ConfigDict(extra="forbid", strict=True)
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _no_null_character(cls, value: Any) -> Any:
+        """No text holds a NUL character: PostgreSQL's text cannot store one (it would be a
+        500 there, and a value that cannot round-trip on SQLite), as Django's forms refuse."""
+        if _holds_nul(value):
+            raise PydanticCustomError("null_character", _("Remove the null character."))
+        return value
+
+
+def _holds_nul(value: Any) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, (list, tuple, set, frozenset)):
+        return any(_holds_nul(item) for item in value)
+    if isinstance(value, dict):
+        return any(_holds_nul(k) or _holds_nul(v) for k, v in value.items())
+    return False
 
 
 class ErrorOut(Schema):

@@ -60,12 +60,10 @@ class PackedJSONField(models.BinaryField):
             return orjson.loads(value)
         return value
 
-    def get_db_prep_value(self, value: Any, connection: Any, prepared: bool = False) -> Any:
-        if value is None:
-            return None
-        if not isinstance(value, (bytes, memoryview)):
-            value = pack_json(orjson.dumps(value))
-        return super().get_db_prep_value(value, connection, prepared)
+    def get_prep_value(self, value: Any) -> Any:
+        if value is None or isinstance(value, (bytes, memoryview)):
+            return value
+        return pack_json(orjson.dumps(value))
 
     def value_to_string(self, obj: Any) -> str:
         return orjson.dumps(self.value_from_object(obj)).decode()
