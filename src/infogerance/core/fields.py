@@ -35,8 +35,9 @@ class PackedJSONField(models.BinaryField):
     and never queried by the database (an inventory as an agent reported it).
 
     The database neither parses nor compresses it (PostgreSQL's ``jsonb`` did both, at
-    several times the cost of zstd here), and it takes a fifth of the room. Reads give the
-    JSON value (dicts, lists...); writes take one, or text :func:`pack_json` made already."""
+    several times the cost of zstd here), and it takes less room (a 210 KiB inventory: 37 KiB,
+    64 KiB as lz4-compressed ``jsonb``). Reads give the JSON value (dicts, lists...); writes
+    take one, or text :func:`pack_json` made already."""
 
     description = "JSON, zstd-compressed"
     # For django-stubs' plugin: what the attribute gives and takes (BinaryField says bytes).
