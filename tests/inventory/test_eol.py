@@ -29,6 +29,27 @@ DAY = dt.date(2026, 11, 28)
         ("ubuntu", "22.04", "Ubuntu", "supported", dt.date(2027, 6, 30)),
         ("windows", "22H2", "Windows 10 Pro", "eol", dt.date(2025, 10, 14)),
         ("windows", "", "Windows Server 2016 Standard", "ending", dt.date(2027, 1, 12)),
+        # Names and feature releases as the agent reports them (infogerance.agent.windows):
+        # Home and Pro get 24 months per feature release, Enterprise and Education 36.
+        ("windows", "23H2", "Windows 11 Pro", "eol", dt.date(2025, 11, 11)),
+        ("windows", "23H2", "Windows 11 Enterprise", "eol", dt.date(2026, 11, 10)),
+        ("windows", "24H2", "Windows 11 Pro", "eol", dt.date(2026, 10, 13)),
+        # 2027-10-12 is 318 days after 2026-11-28: supported.
+        ("windows", "24H2", "Windows 11 Education", "supported", dt.date(2027, 10, 12)),
+        ("windows", "24H2", "Windows 11 Enterprise LTSC 2024", "supported", dt.date(2029, 10, 9)),
+        ("windows", "", "Windows 11 Pro", "unknown", None),  # no feature release, no date
+        ("windows", "1809", "Windows 10 Enterprise LTSC 2019", "supported", dt.date(2029, 1, 9)),
+        (
+            "windows",
+            "21H2",
+            "Windows 10 IoT Enterprise LTSC 2021",
+            "supported",
+            dt.date(2032, 1, 13),
+        ),
+        ("windows", "", "Windows Server 2008 R2 Standard", "eol", dt.date(2020, 1, 14)),
+        ("windows", "24H2", "Windows Server 2025 Datacenter", "supported", dt.date(2034, 10, 10)),
+        # Words, not text: "Windows 10" is not found in "Windows 10X" nor "Windows 101".
+        ("windows", "", "Windows 101", "unknown", None),
         ("plan9", "4", "Plan 9", "unknown", None),
     ],
 )

@@ -16,6 +16,7 @@ import os
 import random
 import re
 import ssl
+import subprocess
 import sys
 import time
 import urllib.error
@@ -27,7 +28,7 @@ from email.message import Message
 from pathlib import Path
 from typing import Any
 
-from infogerance.agent import AGENT_VERSION, AgentError
+from infogerance.agent import AGENT_VERSION, AgentError, windows
 from infogerance.agent.protocol import utc_timestamp
 from infogerance.agent.spool import Entry, MiB, Spool, fsync_directory
 
@@ -108,12 +109,24 @@ def load_config(path: Path) -> AgentConfig:
 
 
 def save_config(path: Path, config: AgentConfig) -> None:
-    """Write the configuration readable by its owner only (mode 0600 from its creation)."""
+    """Write the configuration readable by its owner only: mode 0600 from its creation; on
+    Windows, where a mode does not restrict reading, an access list of the system, the
+    administrators and the enrolling account only, set before the credential is written."""
     path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     tmp = path.with_name(f".tmp-{path.name}.{os.getpid()}")
     with contextlib.suppress(FileNotFoundError):
         tmp.unlink()
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    if sys.platform == "win32":
+        account = f"{os.environ.get('USERDOMAIN', '')}\\{os.environ.get('USERNAME', '')}"
+        try:
+            subprocess.run(  # noqa: S603 - a fixed argument list, no shell
+                windows.private_acl_command(tmp, account), check=True, capture_output=True
+            )
+        except (OSError, subprocess.CalledProcessError) as exc:
+            os.close(fd)
+            tmp.unlink()
+            raise AgentError(f"cannot restrict who may read {path}: {exc}") from None
     with os.fdopen(fd, "w", encoding="utf-8") as out:
         json.dump(asdict(config), out, indent=2)
         out.write("\n")

@@ -20,13 +20,13 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
-from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
 from typing import Any
 
 import psutil
 
+from infogerance.agent import windows
 from infogerance.agent.protocol import utc_timestamp
 
 logger = logging.getLogger(__name__)
@@ -185,8 +185,7 @@ def os_release() -> dict[str, str]:
             if release.get(key):
                 info[field] = release[key]
     elif family == "windows":
-        info["name"] = f"Windows {platform.release()}".strip()
-        info["version"] = platform.version()
+        info.update(_windows_os())
     elif family == "darwin":
         info["name"] = "macOS"
         info["version"] = platform.mac_ver()[0]
@@ -194,9 +193,21 @@ def os_release() -> dict[str, str]:
         info["name"] = platform.system() or sys.platform
         info["version"] = platform.release()
     info.setdefault("version", "")
-    info["kernel"] = platform.release()
+    info.setdefault("kernel", platform.release())
     info["arch"] = platform.machine()
     return info
+
+
+def _windows_os() -> dict[str, str]:
+    if sys.platform != "win32":
+        raise CollectorError("not a Windows machine")
+    import winreg
+
+    version = sys.getwindowsversion()
+    edition = platform.win32_edition() or ""
+    return windows.os_details(
+        winreg, version.build, version.product_type, edition, platform.release()
+    )
 
 
 def enrolment_identity() -> dict[str, Any]:
@@ -474,54 +485,11 @@ def collect_python() -> list[dict[str, Any]]:
 
 
 def collect_windows_software() -> list[dict[str, Any]]:
-    software: list[dict[str, Any]] = []
     if sys.platform != "win32":
-        return software
+        return []
     import winreg
 
-    roots = [
-        (winreg.HKEY_LOCAL_MACHINE, r"SOFTWARE\Microsoft\Windows\CurrentVersion\Uninstall"),
-        (
-            winreg.HKEY_LOCAL_MACHINE,
-            r"SOFTWARE\WOW6432Node\Microsoft\Windows\CurrentVersion\Uninstall",
-        ),
-    ]
-    seen: set[tuple[str, str]] = set()
-    for hive, path in roots:
-        try:
-            root = winreg.OpenKey(hive, path)
-        except OSError:
-            continue
-        with root:
-            for index in range(winreg.QueryInfoKey(root)[0]):
-                try:
-                    with winreg.OpenKey(root, winreg.EnumKey(root, index)) as key:
-                        values: dict[str, str] = {}
-                        for field in ("DisplayName", "DisplayVersion", "Publisher", "InstallDate"):
-                            with contextlib.suppress(OSError):
-                                values[field] = str(winreg.QueryValueEx(key, field)[0]).strip()
-                except OSError:
-                    continue
-                name = values.get("DisplayName")
-                if not name or (name, values.get("DisplayVersion", "")) in seen:
-                    continue
-                seen.add((name, values.get("DisplayVersion", "")))
-                entry: dict[str, Any] = {
-                    "name": name,
-                    "version": values.get("DisplayVersion", ""),
-                    "source": "windows",
-                }
-                if values.get("Publisher"):
-                    entry["publisher"] = values["Publisher"]
-                date = values.get("InstallDate", "")
-                if re.fullmatch(r"\d{8}", date):
-                    try:
-                        moment = datetime.strptime(date, "%Y%m%d").replace(tzinfo=UTC)
-                        entry["installed_at"] = utc_timestamp(moment.timestamp())
-                    except ValueError:
-                        pass
-                software.append(entry)
-    return software
+    return windows.installed_programs(winreg)
 
 
 def collect_software(notes: Notes, timeout: float) -> list[dict[str, Any]]:
@@ -654,10 +622,14 @@ def collect_ports(notes: Notes) -> list[dict[str, Any]]:
     return [ports[k] for k in sorted(ports)]
 
 
-def collect_users(notes: Notes) -> list[dict[str, Any]] | None:
+def collect_users(notes: Notes, timeout: float) -> list[dict[str, Any]] | None:
     if sys.platform == "win32":
-        notes.add("users", "local accounts are not listed on Windows yet")
-        return None
+        try:
+            return windows.parse_local_users(
+                run_command(windows.LOCAL_USERS_COMMAND, timeout=timeout)
+            )
+        except ValueError as exc:
+            raise CollectorError(f"Get-LocalUser answered what is not its JSON: {exc}") from None
     import pwd
 
     users: list[dict[str, Any]] = []
@@ -844,7 +816,7 @@ def collect_inventory(*, command_timeout: float = DEFAULT_COMMAND_TIMEOUT) -> di
         ("software", lambda: collect_software(notes, command_timeout)),
         ("services", lambda: collect_services(notes, command_timeout)),
         ("ports", lambda: collect_ports(notes)),
-        ("users", lambda: collect_users(notes)),
+        ("users", lambda: collect_users(notes, command_timeout)),
         ("updates", lambda: collect_updates(notes, command_timeout)),
     ]
     for key, func in parts:

@@ -109,25 +109,39 @@ def encode(report: dict[str, Any]) -> bytes:
 
 @contextlib.contextmanager
 def hold(directory: Path) -> Iterator[None]:
-    """Hold the spool at ``directory`` for this process, or raise SpoolBusy at once."""
-    if sys.platform == "win32":
-        yield
-        return
-    import fcntl
-
+    """Hold the spool at ``directory`` for this process, or raise SpoolBusy at once. The lock
+    is the operating system's on the file ``lock`` (released when the process ends, however
+    it ends): ``flock`` on POSIX systems, ``msvcrt.locking`` of its first byte on Windows."""
     try:
         directory.mkdir(mode=0o700, parents=True, exist_ok=True)
         fd = os.open(directory / "lock", os.O_RDWR | os.O_CREAT, 0o600)
     except OSError as exc:
         raise AgentError(f"cannot open the spool {directory}: {exc.strerror or exc}") from None
     try:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            raise SpoolBusy(f"another agent is already using the spool {directory}") from None
+        if not _lock_at_once(fd):
+            raise SpoolBusy(f"another agent is already using the spool {directory}")
         yield
     finally:
         os.close(fd)
+
+
+def _lock_at_once(fd: int) -> bool:
+    """Lock the open file ``fd`` for this process; False if another process holds it."""
+    if sys.platform == "win32":
+        import msvcrt
+
+        try:
+            msvcrt.locking(fd, msvcrt.LK_NBLCK, 1)
+        except OSError:  # another process holds the byte
+            return False
+        return True
+    import fcntl
+
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return False
+    return True
 
 
 def submit(

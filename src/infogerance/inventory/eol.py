@@ -68,7 +68,10 @@ def releases() -> tuple[Release, ...]:
 
 def _matches(release: Release, os_id: str, os_version: str, os_name: str) -> bool:
     if release.os_id == "windows":
-        return os_id == "windows" and release.version.lower() in os_name.lower()
+        # Every word of the entry among the words of the product name and its version:
+        # "Windows 11 23H2" matches "Windows 11 Pro" version "23H2".
+        words = set(f"{os_name} {os_version}".lower().split())
+        return os_id == "windows" and set(release.version.lower().split()) <= words
     return release.os_id == os_id and (
         os_version == release.version or os_version.startswith(release.version + ".")
     )
@@ -83,8 +86,8 @@ def support(
     found = [r for r in releases() if _matches(r, os_id.lower(), os_version, os_name)]
     if not found:
         return Support("unknown")
-    # The most specific entry wins ("Server 2012" before "Windows 7"-style overlaps).
-    release = max(found, key=lambda r: len(r.version))
+    # The most specific entry wins ("Windows 11 Enterprise 23H2" over "Windows 11 23H2").
+    release = max(found, key=lambda r: (len(r.version.split()), len(r.version)))
     if release.end < today:
         return Support("eol", release.end, release.source)
     if (release.end - today).days <= WARNING_DAYS:
