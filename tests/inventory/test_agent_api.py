@@ -124,6 +124,35 @@ def test_reenrolling_a_machine_continues_its_asset(world: Any) -> None:
     assert post(Client(), REPORTS, {"reports": [factory.heartbeat(1)]}, second).status_code == 200
 
 
+def test_reports_stored_before_a_reenrolment_are_duplicates_when_sent_again(world: Any) -> None:
+    # The machine's answer to a stored batch is lost; it enrols again with the reports still
+    # in its spool. Its new agent starts at sequence 0, so only the report ids tell.
+    first = enrol(world, machine_id="0f" * 16)  # the inventories' machine id
+    batch = {
+        "reports": [
+            factory.report("inventory", 1, factory.inventory(software=2)),
+            factory.report("inventory", 2, factory.inventory(software=3)),  # a package more
+            factory.performance(3),
+        ]
+    }
+    assert post(Client(), REPORTS, batch, first).status_code == 200
+    second = enrol(world, machine_id="0f" * 16)
+    response = post(Client(), REPORTS, batch, second)
+    assert response.status_code == 200, response.content
+    # The first inventory's snapshot and the summary are found by their ids: duplicates. The
+    # second inventory holds the facts the asset holds: no snapshot is written for it (which
+    # is where its id would be found), it is applied again, to the same result.
+    statuses = [r["status"] for r in response.json()["results"]]
+    assert statuses == ["duplicate", "stored", "duplicate"]
+    assert InventorySnapshot.objects.count() == 2 and PerformanceSummary.objects.count() == 1
+    old, agent = Agent.objects.filter(asset__machine_id="0f" * 16).order_by("pk")
+    assert old.revoked_at is not None and agent.asset_id == old.asset_id
+    assert (agent.last_sequence, agent.reports_stored) == (3, 1)
+    # The first inventory did not take the asset back to its two packages.
+    assert Asset.objects.get(pk=agent.asset_id).software_count == 3
+    assert InstalledSoftware.objects.filter(asset_id=agent.asset_id).count() == 3
+
+
 def test_an_inventory_feeds_the_asset(world: Any) -> None:
     credential = enrol(world)
     sent = factory.report("inventory", 1, factory.inventory(software=3))

@@ -596,10 +596,14 @@ def _inventory_sql(vendor: str) -> dict[str, str]:
         "components_insert": f"INSERT INTO {components}"  # noqa: S608
         " (asset_id, kind, name, capacity_bytes, used_bytes, details) VALUES ",
         "components_row": f"(%s, %s, %s, %s, %s, {json})",
+        # A report id stored before (by an earlier agent of the machine, whose spool still
+        # held the report when it enrolled again) inserts nothing: the report is a duplicate.
         "performance": f"INSERT INTO {performance} ({', '.join(_PERFORMANCE_COLUMNS)})"  # noqa: S608
-        f" VALUES ({', '.join(['%s'] * (len(_PERFORMANCE_COLUMNS) - 1))}, {json})",
+        f" VALUES ({', '.join(['%s'] * (len(_PERFORMANCE_COLUMNS) - 1))}, {json})"
+        " ON CONFLICT (report_id) DO NOTHING",
         "snapshot": f"INSERT INTO {snapshots} (asset_id, agent_id, report_id, sequence,"  # noqa: S608
-        " collected_at, received_at, sha256, data) VALUES (%s, %s, %s, %s, %s, %s, %s, %s)",
+        " collected_at, received_at, sha256, data) VALUES (%s, %s, %s, %s, %s, %s, %s, %s)"
+        " ON CONFLICT (report_id) DO NOTHING",
         # The reported facts; the machine id and the serial number stay when the inventory
         # has none; the latest inventory's time never goes back.
         "asset": f"UPDATE {assets} SET {reported},"  # noqa: S608
@@ -659,10 +663,11 @@ def _apply_inventory(
     envelope: payload.ReportHead,
     facts: dict[str, Any],
     now: dt.datetime,
-) -> None:
+) -> bool:
     """Store an inventory (``facts``: its JSON values) on the agent's asset: a snapshot if
     its stable facts changed, the software rows if its packages did, the components and the
-    asset's reported columns always."""
+    asset's reported columns always. False, and nothing written, when its report id is a
+    stored snapshot's (a report of an earlier agent of the machine, sent again)."""
     adapt = connection.ops.adapt_datetimefield_value
     software = facts["software"]
     software_json = orjson.dumps(software, option=orjson.OPT_SORT_KEYS)
@@ -687,6 +692,8 @@ def _apply_inventory(
                     pack_json(_json_with_software(facts, software_json, sort=False)),
                 ],
             )
+            if cursor.rowcount == 0:
+                return False
         asset.inventory_sha256 = digest
     software_digest = hashlib.sha256(software_json).hexdigest()
     count_sql = ""
@@ -733,6 +740,7 @@ def _apply_inventory(
         params.append(len(software))
     with connection.cursor() as cursor:
         cursor.execute(sql["asset"].format(count_sql), [*params, asset.asset_id])
+    return True
 
 
 _PERFORMANCE_COLUMNS = (
@@ -754,7 +762,8 @@ _PERFORMANCE_COLUMNS = (
 
 def _apply_performance(
     agent: Agent, envelope: payload.ReportHead, data: payload.Performance
-) -> None:
+) -> bool:
+    """Store a performance summary; False if its report id is stored already."""
     cpu, memory = data.cpu_percent, data.memory_percent
     adapt = connection.ops.adapt_datetimefield_value
     report_id = PerformanceSummary._meta.get_field("report_id").get_db_prep_value(
@@ -777,6 +786,7 @@ def _apply_performance(
     ]
     with connection.cursor() as cursor:
         cursor.execute(_inventory_sql(connection.vendor)["performance"], values)
+        return bool(cursor.rowcount)
 
 
 def ingest(agent: Agent | AgentCredential, body: Any, *, actor: Any) -> list[tuple[str, str]]:
@@ -784,7 +794,9 @@ def ingest(agent: Agent | AgentCredential, body: Any, *, actor: Any) -> list[tup
 
     Returns ``(report_id, "stored" | "duplicate")`` in the order sent. A report at or below
     the agent's highest stored sequence was stored before (its answer was lost): it is
-    acknowledged and not stored again. Kinds that another app owns (backup runs, restore
+    acknowledged and not stored again; so is an inventory snapshot or performance summary
+    whose report id is stored (reports of an earlier agent of the machine, sent again by its
+    spool after the machine enrolled again). Kinds that another app owns (backup runs, restore
     drills) go to the handler it registered (:mod:`infogerance.inventory.report_kinds`),
     which may also answer ``duplicate`` for a fact recorded before under its own id.
 
@@ -835,9 +847,12 @@ def _store(
             heartbeat = data
         elif envelope.kind == "inventory":
             assert asset is not None
-            _apply_inventory(agent, asset, envelope, payload.inventory_facts(data), now)
+            facts = payload.inventory_facts(data)
+            if not _apply_inventory(agent, asset, envelope, facts, now):
+                outcome = "duplicate"
         elif envelope.kind == "performance":
-            _apply_performance(agent, envelope, data)
+            if not _apply_performance(agent, envelope, data):
+                outcome = "duplicate"
         else:
             outcome = _hand_over(agent, envelope, data, index)
         if outcome == "stored":
