@@ -7,6 +7,7 @@ import datetime as dt
 from typing import Annotated, Any
 
 from django.http import Http404, HttpRequest
+from django.utils import timezone
 from ninja import Router, Schema, Status
 from pydantic import Field
 
@@ -24,6 +25,7 @@ from infogerance.inventory import eol, services
 from infogerance.inventory.diff import diff
 from infogerance.inventory.models import (
     Agent,
+    AgentHealth,
     Asset,
     AssetKind,
     EnrollmentToken,
@@ -33,6 +35,7 @@ from infogerance.inventory.models import (
     Lifecycle,
     Ownership,
     PerformanceSummary,
+    with_health,
 )
 from infogerance.tenancy import scope
 from infogerance.tenancy.models import Organization
@@ -394,12 +397,15 @@ def list_performance(
 def list_agents(
     request: HttpRequest,
     organization_id: Id | None = None,
+    health: AgentHealth | None = None,
     cursor: str | None = None,
     limit: Limit = 50,
 ) -> Any:
     qs = scope.visible(Agent, actor_of(request), Perm.VIEW_INVENTORY)
     if organization_id is not None:
         qs = qs.filter(organization_id=organization_id)
+    if health is not None:
+        qs = with_health(qs, timezone.now()).filter(health_state=health)
     return keyset_page(qs, cursor=cursor, limit=limit, descending=True, serialize=agent_out)
 
 

@@ -247,17 +247,64 @@ class Agent(TenantOwned):
         return f"agent {self.uid}"
 
     def health(self, now: dt.datetime | None = None) -> str:
-        """Reporting within three heartbeats, late within thirty, offline beyond."""
+        """Reporting within three heartbeats, late within thirty, offline beyond
+        (:func:`with_health` says the same in SQL)."""
         if self.revoked_at is not None:
             return AgentHealth.REVOKED
         if self.last_seen_at is None:
             return AgentHealth.NEVER
-        silence = ((now or timezone.now()) - self.last_seen_at).total_seconds()
-        if silence <= 3 * self.heartbeat_seconds:
+        silence = (now or timezone.now()) - self.last_seen_at
+        if silence <= dt.timedelta(seconds=LATE_AFTER * self.heartbeat_seconds):
             return AgentHealth.OK
-        if silence <= 30 * self.heartbeat_seconds:
+        if silence <= dt.timedelta(seconds=OFFLINE_AFTER * self.heartbeat_seconds):
             return AgentHealth.LATE
         return AgentHealth.OFFLINE
+
+
+# Heartbeats missed before an agent is late, and offline.
+LATE_AFTER = 3
+OFFLINE_AFTER = 30
+# The order in which the dashboard lists agents: those needing attention first.
+HEALTH_ORDER = (
+    AgentHealth.OFFLINE,
+    AgentHealth.LATE,
+    AgentHealth.NEVER,
+    AgentHealth.OK,
+    AgentHealth.REVOKED,
+)
+
+
+def with_health(agents: models.QuerySet[Agent], now: dt.datetime) -> models.QuerySet[Any]:
+    """``agents`` annotated with ``health_state`` (what :meth:`Agent.health` says at ``now``)
+    and ``health_rank`` (its place in :data:`HEALTH_ORDER`), so that a fleet is counted,
+    filtered and sorted by health in the database. The thresholds depend on each agent's
+    heartbeat period: one pair of conditions per distinct period (there are few), so the
+    comparison is of times with times on every database."""
+    periods = agents.order_by().values_list("heartbeat_seconds", flat=True).distinct()
+    whens = [
+        models.When(revoked_at__isnull=False, then=models.Value(AgentHealth.REVOKED.value)),
+        models.When(last_seen_at__isnull=True, then=models.Value(AgentHealth.NEVER.value)),
+    ]
+    for seconds in sorted(periods):
+        for health, beats in ((AgentHealth.OK, LATE_AFTER), (AgentHealth.LATE, OFFLINE_AFTER)):
+            whens.append(
+                models.When(
+                    heartbeat_seconds=seconds,
+                    last_seen_at__gte=now - dt.timedelta(seconds=beats * seconds),
+                    then=models.Value(health.value),
+                )
+            )
+    state = models.Case(
+        *whens, default=models.Value(AgentHealth.OFFLINE.value), output_field=models.CharField()
+    )
+    rank = models.Case(
+        *(
+            models.When(health_state=value, then=models.Value(index))
+            for index, value in enumerate(HEALTH_ORDER)
+        ),
+        output_field=models.IntegerField(),
+    )
+    return agents.annotate(health_state=state).annotate(health_rank=rank)
 
 
 class InventorySnapshot(Immutable):

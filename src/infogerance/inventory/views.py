@@ -9,7 +9,8 @@ from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db.models import Q
+from django.core.paginator import Paginator
+from django.db.models import Count, Q
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone, translation
@@ -22,7 +23,11 @@ from infogerance.core.forms import apply_errors
 from infogerance.inventory import eol, services, technical_audit
 from infogerance.inventory.diff import diff
 from infogerance.inventory.models import (
+    HEALTH_ORDER,
+    LATE_AFTER,
+    OFFLINE_AFTER,
     Agent,
+    AgentHealth,
     Asset,
     AssetKind,
     EnrollmentToken,
@@ -30,12 +35,14 @@ from infogerance.inventory.models import (
     Lifecycle,
     Ownership,
     PerformanceSummary,
+    with_health,
 )
 from infogerance.tenancy import scope
 from infogerance.tenancy.models import Organization
 from infogerance.tenancy.roles import Perm
 
 PAGE = 50
+AGENT_PAGE = 100
 NEW_TOKEN_KEY = "inventory.new_enrolment_token"
 SOFTWARE_PAGE = 200
 MAX_QUERY = 100
@@ -243,23 +250,45 @@ def asset_edit(request: HttpRequest, asset_id: int) -> HttpResponse:
 
 @login_required
 def agent_list(request: HttpRequest) -> HttpResponse:
-    """Agents and their health: reporting, late, offline, never reported."""
+    """Agents and their health (reporting, late, offline, never reported, revoked), counted
+    and sorted in the database, those needing attention first, 100 a page; by client and by
+    health."""
     user: Any = request.user
-    if not scope.active_clients(user, Perm.VIEW_INVENTORY):
+    clients = scope.active_clients(user, Perm.VIEW_INVENTORY)
+    if not clients:
         raise PermissionDenied("inventory")
-    agents = list(
-        scope.visible(Agent, user, Perm.VIEW_INVENTORY)
-        .select_related("asset", "organization")
-        .order_by("organization__name", "asset__name", "-pk")[:500]
+    agents = scope.visible(Agent, user, Perm.VIEW_INVENTORY)
+    client_id = _int(request.GET.get("client"))
+    if client_id is not None:
+        agents = agents.filter(organization_id=client_id)
+    rated = with_health(agents, timezone.now())
+    counts = dict(
+        rated.order_by()
+        .values_list("health_state")
+        .annotate(n=Count("pk"))
+        .values_list("health_state", "n")
     )
-    now = timezone.now()
-    rows = [(agent, agent.health(now)) for agent in agents]
-    counts: dict[str, int] = {}
-    for _agent, health in rows:
-        counts[health] = counts.get(health, 0) + 1
-    order = {"offline": 0, "late": 1, "never": 2, "ok": 3, "revoked": 4}
-    rows.sort(key=lambda r: (order[r[1]], r[0].organization.name, r[0].asset.name))
-    return render(request, "inventory/agent_list.html", {"rows": rows, "counts": counts})
+    health = request.GET.get("health", "")
+    if health in AgentHealth.values:
+        rated = rated.filter(health_state=health)
+    ordered = rated.select_related("asset", "organization").order_by(
+        "health_rank", "organization__name", "asset__name", "pk"
+    )
+    page = Paginator(ordered, AGENT_PAGE).get_page(request.GET.get("page"))
+    query = request.GET.copy()
+    query.pop("page", None)
+    context = {
+        "rows": [(agent, agent.health_state) for agent in page.object_list],
+        "page": page,
+        "page_query": query.urlencode(),
+        "counts": counts,
+        "healths": [(value, counts.get(value, 0)) for value in HEALTH_ORDER],
+        "clients": clients,
+        "filters": request.GET,
+        "late_after": LATE_AFTER,
+        "offline_after": OFFLINE_AFTER,
+    }
+    return render(request, "inventory/agent_list.html", context)
 
 
 @login_required
