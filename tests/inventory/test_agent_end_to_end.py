@@ -117,7 +117,13 @@ def test_an_agent_against_the_demo_survives_an_outage(tmp_path: Path) -> None:
         # The server is down: the reports wait in the queue.
         down = run(["agent", "once", *agent, *queue], home)
         assert down.returncode == 1 and "wait in" in down.stderr, down.stderr
-        assert len(list(spool.glob("*.json"))) >= 2 or "2 reports" in down.stderr
+        # The second run's inventory and summary (sequences 3 and 4), on disk in the queue.
+        queued = sorted(path.name for path in (spool / "queue").glob("*.json"))
+        assert [name.split("-", 1)[0] for name in queued] == [f"{3:012d}", f"{4:012d}"]
+        assert sorted(name.split("-", 1)[1] for name in queued) == [
+            "inventory.json",
+            "performance.json",
+        ]
         server.start()
         again = run(["agent", "once", *agent, *queue], home)
         assert again.returncode == 0, again.stderr
