@@ -227,3 +227,16 @@ def test_licence_usage_for_many_licences_in_one_query(
         usage = services.licence_usage([office_a, acrobat_a, office_b, none_b])
     # Office: a-1 and a-2 for the victim (2), b-1 for the neighbour (1); Acrobat: a-1 only.
     assert usage == {office_a.pk: 2, acrobat_a.pk: 1, office_b.pk: 1, none_b.pk: 0}
+
+
+def test_performance_summaries_carry_the_rates_measured(world: Any) -> None:
+    agent = enrolled(world)
+    measured = factory.performance(1)
+    measured["data"]["disk_read_bytes_per_s"] = {"mean": 1024.0, "p95": 4096.0, "max": 8192.0}
+    deliver(agent, measured)
+    (item,) = api(world, "a_manager").get(f"/assets/{agent.asset_id}/performance").json()["items"]
+    assert (item["cpu_mean"], item["cpu_p95"], item["memory_p95"]) == (10.0, 30.0, 42.0)
+    assert item["disk_read_bytes_per_s"] == {"mean": 1024.0, "p95": 4096.0, "max": 8192.0}
+    # What the agent did not measure is null, not zero.
+    assert item["disk_write_bytes_per_s"] is None and item["net_recv_bytes_per_s"] is None
+    assert "data" not in item

@@ -33,7 +33,12 @@ def enrolled(world: Any, hostname: str) -> Agent:
 
 
 def summary(
-    sequence: int, end: dt.datetime, cpu: tuple[float, float, float], memory_p95: float
+    sequence: int,
+    end: dt.datetime,
+    cpu: tuple[float, float, float],
+    memory_p95: float,
+    disk_read_p95: float | None = None,
+    net_recv_p95: float | None = None,
 ) -> dict[str, Any]:
     report = factory.performance(sequence)
     report["data"].update(
@@ -42,6 +47,12 @@ def summary(
         cpu_percent={"mean": cpu[0], "p95": cpu[1], "max": cpu[2]},
         memory_percent={"mean": memory_p95 - 5, "p95": memory_p95, "max": memory_p95 + 1},
     )
+    for key, p95 in (
+        ("disk_read_bytes_per_s", disk_read_p95),
+        ("net_recv_bytes_per_s", net_recv_p95),
+    ):
+        if p95 is not None:
+            report["data"][key] = {"mean": p95 / 4, "p95": p95, "max": p95 * 2}
     return report
 
 
@@ -62,10 +73,12 @@ def estate(world: Any) -> dict[str, Agent]:
     data = factory.inventory("busy-01", software=3)
     data["updates"] = {"source": "apt", "count": 0, "security_count": 0, "packages": []}
     data["disks"][0].update(used_bytes=50 * 2**30, free_bytes=50 * 2**30)
+    data["services"].append({"name": "cups.service", "state": "dead", "enabled": False})
+    data["notes"] = [{"collector": "hardware", "message": "the serial is readable by root only"}]
     reports = [
         factory.report("inventory", 1, data),
-        summary(2, now - dt.timedelta(hours=2), (40.0, 80.0, 95.0), 92.0),
-        summary(3, now - dt.timedelta(hours=1), (60.0, 90.0, 99.0), 88.0),
+        summary(2, now - dt.timedelta(hours=2), (40.0, 80.0, 95.0), 92.0, 2 * 2**20, 100 * 2**10),
+        summary(3, now - dt.timedelta(hours=1), (60.0, 90.0, 99.0), 88.0, 6 * 2**20),
     ]
     services.ingest(busy, {"reports": reports}, actor=services.AGENT_ACTOR)
     quiet = enrolled(world, "quiet-01")
@@ -106,6 +119,10 @@ def test_the_audit_figures(world: Any, estate: dict[str, Agent]) -> None:
     assert [b.asset.name for b in context["short_memory"]] == ["busy-01"]
     assert [b.asset.name for b in context["busy_cpu"]] == ["busy-01"]
     assert baseline.samples == 2 * 90
+    # Disk and network: the busiest window's p95 (6 MiB/s read; 100 KiB/s received, the one
+    # window that measured it); nothing written or sent was measured.
+    assert (baseline.disk_read_p95, baseline.net_recv_p95) == (6 * 2**20, 100 * 2**10)
+    assert (baseline.disk_write_p95, baseline.net_sent_p95) == (None, None)
     # pkg0 is on all three machines, pkg1 on two, pkg2 on one.
     assert [(r["name"], r["assets"]) for r in context["spread"]] == [
         ("pkg0", 3),
@@ -142,10 +159,29 @@ def test_the_asset_pages(world: Any, estate: dict[str, Agent]) -> None:
     assert listing.status_code == 200
     assert "old-01" in listing.content.decode() and "busy-01" not in listing.content.decode()
     asset = Asset.objects.get(name="busy-01")
-    page = client.get(f"/inventory/assets/{asset.pk}/")
+    beat = factory.heartbeat(4)
+    beat["data"]["uptime_seconds"] = 93_784  # 1 day, 2 hours, 3 minutes, 4 seconds
+    services.ingest(estate["busy"], {"reports": [beat]}, actor=services.AGENT_ACTOR)
+    page = client.get(f"/inventory/assets/{asset.pk}/", headers={"Accept-Language": "en"})
     assert page.status_code == 200
-    text = page.content.decode()
+    text = " ".join(page.content.decode().split())
     assert "pkg2" in text and "asset-performance" in text and "<svg" in text
+    assert "<dt>Up for</dt><dd>1 d 2 h</dd>" in text
+    # What runs on it, from the latest inventory kept: the port, the services (running ones
+    # first), the account, and what the agent could not read.
+    ports = text[text.index('id="asset-ports"') : text.index('id="asset-services"')]
+    assert '<td>tcp</td><td><code>0.0.0.0</code></td><td class="num">22</td><td>sshd</td>' in ports
+    services_part = text[text.index('id="asset-services"') : text.index('id="asset-users"')]
+    assert "Services: 1 running of 2" in services_part
+    assert services_part.index("ssh.service") < services_part.index("cups.service")
+    assert '<td>alice</td><td class="num">1000</td><td>/bin/bash</td>' in text
+    assert "the serial is readable by root only" in text
+    # Disk and network means of the latest windows: the newest (6 MiB/s read p95, mean a
+    # quarter: 1.5 MiB/s; no network measured), then 2 MiB/s p95 → 512 KiB/s mean read and
+    # 100 KiB/s p95 → 25 KiB/s mean received.
+    rows = text[text.index('id="asset-performance"') :].split("</tr>")[1:3]
+    assert '1.5 MiB/s / —</td><td class="num">— / —' in rows[0]
+    assert '512.0 KiB/s / —</td><td class="num">25.0 KiB/s / —' in rows[1]
     assert browser(world, "a_user").get("/inventory/").status_code == 403
 
 

@@ -21,7 +21,7 @@ from infogerance.core.api import (
     keyset_page,
     with_errors,
 )
-from infogerance.inventory import eol, services
+from infogerance.inventory import eol, services, technical_audit
 from infogerance.inventory.diff import diff
 from infogerance.inventory.models import (
     Agent,
@@ -153,6 +153,12 @@ class DiffOut(Schema):
     sections: list[DiffSection]
 
 
+class StatOut(Schema):
+    mean: float
+    p95: float
+    max: float
+
+
 class PerformanceOut(Schema):
     id: int
     window_start: dt.datetime
@@ -164,6 +170,23 @@ class PerformanceOut(Schema):
     memory_mean: float | None
     memory_p95: float | None
     memory_max: float | None
+    disk_read_bytes_per_s: StatOut | None = None
+    disk_write_bytes_per_s: StatOut | None = None
+    net_recv_bytes_per_s: StatOut | None = None
+    net_sent_bytes_per_s: StatOut | None = None
+    load1: StatOut | None = None
+
+
+def performance_out(summary: PerformanceSummary) -> dict[str, Any]:
+    """A summary's columns and the rates its agent sent (absent when not measured)."""
+    out: dict[str, Any] = {
+        f.attname: getattr(summary, f.attname)
+        for f in PerformanceSummary._meta.concrete_fields
+        if f.attname != "data"
+    }
+    for key in (*technical_audit.RATES, "load1"):
+        out[key] = summary.data.get(key)
+    return out
 
 
 class AgentOut(Schema):
@@ -389,8 +412,8 @@ def snapshot_diff(request: HttpRequest, asset_id: Id, from_snapshot: Id, to_snap
 def list_performance(
     request: HttpRequest, asset_id: Id, cursor: str | None = None, limit: Limit = 96
 ) -> Any:
-    qs = PerformanceSummary.objects.filter(asset=_asset(request, asset_id)).defer("data")
-    return keyset_page(qs, cursor=cursor, limit=limit, descending=True)
+    qs = PerformanceSummary.objects.filter(asset=_asset(request, asset_id))
+    return keyset_page(qs, cursor=cursor, limit=limit, descending=True, serialize=performance_out)
 
 
 @router.get("/agents", response=with_errors({200: Page[AgentOut]}), summary="Agents and health")

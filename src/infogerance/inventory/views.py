@@ -31,6 +31,7 @@ from infogerance.inventory.models import (
     Asset,
     AssetKind,
     EnrollmentToken,
+    InventorySnapshot,
     Licence,
     Lifecycle,
     Ownership,
@@ -126,9 +127,21 @@ def asset_detail(request: HttpRequest, asset_id: int) -> HttpResponse:
     performance = list(
         PerformanceSummary.objects.filter(asset=asset).defer("data").order_by("-window_end")[:96]
     )
+    rates = dict(
+        PerformanceSummary.objects.filter(pk__in=[p.pk for p in performance[:10]]).values_list(
+            "pk", "data"
+        )
+    )
     points = [(p.window_end.isoformat(), p.cpu_p95) for p in reversed(performance)]
     memory = [(p.window_end.isoformat(), p.memory_p95) for p in reversed(performance)]
     snaps = list(asset.snapshots.defer("data").order_by("-collected_at", "-pk")[:51])
+    latest: dict[str, Any] = {}
+    if snaps:
+        latest = (
+            InventorySnapshot.objects.filter(pk=snaps[0].pk).values_list("data", flat=True).get()
+        )
+    agents = list(asset.agents.order_by("-enrolled_at", "-pk"))
+    reporting = next((a for a in agents if a.revoked_at is None and a.uptime_seconds), None)
     context = {
         "asset": asset,
         "support": eol.support(asset.os_id or asset.os_family, asset.os_version, asset.os_name),
@@ -140,8 +153,24 @@ def asset_detail(request: HttpRequest, asset_id: int) -> HttpResponse:
             (snap, snaps[i + 1].pk if i + 1 < len(snaps) else None)
             for i, snap in enumerate(snaps[:50])
         ],
-        "agents": asset.agents.order_by("-enrolled_at"),
-        "performance": performance[:10],
+        "agents": agents,
+        "uptime": reporting.uptime_seconds if reporting else None,
+        "machine": {
+            "collected_at": snaps[0].collected_at if snaps else None,
+            "ports": sorted(
+                latest.get("ports") or [], key=lambda p: (p["port"], p["protocol"], p["address"])
+            ),
+            "services": sorted(
+                latest.get("services") or [], key=lambda s: (s.get("state") != "running", s["name"])
+            ),
+            "running": sum(1 for s in latest.get("services") or [] if s.get("state") == "running"),
+            "users": latest.get("users") or [],
+            "notes": latest.get("notes") or [],
+        },
+        "performance": [
+            (p, [(rates[p.pk].get(rate) or {}).get("mean") for rate in technical_audit.RATES])
+            for p in performance[:10]
+        ],
         "cpu_chart": trend_svg(points, None, width=480, height=80, pad=4) if points else "",
         "memory_chart": trend_svg(memory, None, width=480, height=80, pad=4) if memory else "",
         "can_manage": scope.has_perm(user, Perm.MANAGE_INVENTORY, asset.organization),

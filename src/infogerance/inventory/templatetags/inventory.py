@@ -8,6 +8,7 @@ from django import template
 from django.urls import reverse
 from django.utils.formats import number_format
 from django.utils.html import format_html
+from django.utils.translation import gettext as _
 
 register = template.Library()
 
@@ -33,6 +34,28 @@ def percent(ratio: float | None) -> str:
 @register.filter
 def sub(a: int, b: int) -> int:
     return a - b
+
+
+@register.filter
+def uptime(seconds: int | None) -> str:
+    """93,784 seconds → "1 d 2 h" (days and hours; minutes under an hour)."""
+    if seconds is None:
+        return "—"
+    days, rest = divmod(int(seconds), 86400)
+    hours, rest = divmod(rest, 3600)
+    if days:
+        return _("%(days)s d %(hours)s h") % {"days": days, "hours": hours}
+    if hours:
+        return _("%(hours)s h %(minutes)s min") % {"hours": hours, "minutes": rest // 60}
+    return _("%(minutes)s min") % {"minutes": rest // 60}
+
+
+@register.filter
+def rate(value: float | None) -> str:
+    """Bytes per second in binary units: 1536.0 → "1.5 KiB/s"."""
+    if value is None:
+        return "—"
+    return f"{size(round(value))}/s"
 
 
 @register.filter
