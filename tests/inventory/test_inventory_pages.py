@@ -189,6 +189,7 @@ def test_the_diff_page(world: Any) -> None:
     agent = enrolled(world, "web-01")
     first = factory.inventory("web-01", software=1)
     second = {**first, "software": [{"name": "nginx", "version": "1.22", "source": "dpkg"}]}
+    second["hardware"] = {**first["hardware"], "memory_bytes": 64 * 2**30, "serial": ""}
     services.ingest(
         agent,
         {
@@ -206,6 +207,18 @@ def test_the_diff_page(world: Any) -> None:
     diff = client.get(f"/inventory/assets/{agent.asset_id}/diff/?from={older.pk}&to={newer.pk}")
     text = diff.content.decode()
     assert diff.status_code == 200 and "nginx 1.22" in text and "pkg0 1.0" in text
+    # The machine's facts by their names, sizes in binary units, nothing as a dash.
+    english = client.get(
+        f"/inventory/assets/{agent.asset_id}/diff/?from={older.pk}&to={newer.pk}",
+        headers={"Accept-Language": "en"},
+    ).content.decode()
+    assert "Memory: 32.0 GiB → 64.0 GiB" in english
+    assert "Serial number: SN-1 → —" in english
+    french = client.get(
+        f"/inventory/assets/{agent.asset_id}/diff/?from={older.pk}&to={newer.pk}",
+        headers={"Accept-Language": "fr"},
+    ).content.decode()
+    assert "Mémoire: 32,0 GiB → 64,0 GiB" in french
     assert (
         client.get(f"/inventory/assets/{agent.asset_id}/diff/?from=1&to=999999").status_code == 404
     )

@@ -400,7 +400,7 @@ def snapshot_diff(request: HttpRequest, asset_id: Id, from_snapshot: Id, to_snap
         "asset_id": asset.pk,
         "from_snapshot": from_snapshot,
         "to_snapshot": to_snapshot,
-        "sections": [vars(s) for s in sections],
+        "sections": [{**vars(s), "changed": [str(c) for c in s.changed]} for s in sections],
     }
 
 

@@ -12,7 +12,55 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from django.utils.translation import gettext_lazy as _
+
 Key = Callable[[dict[str, Any]], str]
+
+
+@dataclass(frozen=True)
+class Change:
+    """One value that changed: a field of the machine (``key`` as the inventory names it,
+    ``fact`` True) or an item of a list (``key`` what identifies it, its compared value)."""
+
+    key: str
+    before: Any
+    after: Any
+    fact: bool = False
+
+    @property
+    def label(self) -> str:
+        """The field's name for people, in the active language (the key for an item)."""
+        return str(LABELS.get(self.key, self.key)) if self.fact else self.key
+
+    def __str__(self) -> str:
+        if self.fact:
+            return f"{self.key}: {self.before!r} → {self.after!r}"
+        return f"{self.key}: {self.before} → {self.after}"
+
+
+# The names of the machine's facts for people; a fact not listed shows its key.
+LABELS = {
+    "family": _("Family"),
+    "name": _("System"),
+    "version": _("Version"),
+    "id": _("Distribution"),
+    "version_id": _("Version number"),
+    "codename": _("Code name"),
+    "kernel": _("Kernel"),
+    "arch": _("Architecture"),
+    "hostname": _("Host name"),
+    "fqdn": _("Full name (FQDN)"),
+    "vendor": _("Manufacturer"),
+    "model": _("Model"),
+    "serial": _("Serial number"),
+    "memory_bytes": _("Memory"),
+    "swap_bytes": _("Swap"),
+    "cpu.model": _("Processor"),
+    "cpu.cores": _("Cores"),
+    "cpu.threads": _("Threads"),
+    "count": _("Pending updates"),
+    "security_count": _("Security updates"),
+}
 
 
 @dataclass
@@ -20,7 +68,7 @@ class Section:
     name: str
     added: list[str] = field(default_factory=list)
     removed: list[str] = field(default_factory=list)
-    changed: list[str] = field(default_factory=list)
+    changed: list[Change] = field(default_factory=list)
 
     def __bool__(self) -> bool:
         return bool(self.added or self.removed or self.changed)
@@ -38,7 +86,7 @@ def _fields(
         ):
             continue
         if old.get(key) != new.get(key):
-            section.changed.append(f"{key}: {old.get(key)!r} → {new.get(key)!r}")
+            section.changed.append(Change(key, old.get(key), new.get(key), fact=True))
     return section
 
 
@@ -59,7 +107,7 @@ def _items(
         section.removed.append(describe(before[k]))
     for k in sorted(before.keys() & after.keys()):
         if compare(before[k]) != compare(after[k]):
-            section.changed.append(f"{k}: {compare(before[k])} → {compare(after[k])}")
+            section.changed.append(Change(k, compare(before[k]), compare(after[k])))
     return section
 
 

@@ -37,6 +37,21 @@ def sub(a: int, b: int) -> int:
 
 
 @register.filter
+def fact(value: Any, key: str) -> str:
+    """A value of the inventory for people: sizes (``…_bytes``) in binary units, yes/no,
+    "—" for nothing, a compared tuple of an item as its parts."""
+    if value is None or value == "":
+        return "—"
+    if isinstance(value, bool):
+        return _("yes") if value else _("no")
+    if key.endswith("_bytes") and isinstance(value, int):
+        return size(value)
+    if isinstance(value, tuple | list):
+        return ", ".join(fact(part, "") for part in value)
+    return str(value)
+
+
+@register.filter
 def uptime(seconds: int | None) -> str:
     """93,784 seconds → "1 d 2 h" (days and hours; minutes under an hour)."""
     if seconds is None:
