@@ -120,6 +120,9 @@ def test_reenrolling_a_machine_continues_its_asset(world: Any) -> None:
     assert Asset.objects.count() == 1
     old, new = Agent.objects.order_by("enrolled_at", "pk")
     assert old.revoked_at is not None and new.revoked_at is None
+    # The audit log says which agent the enrolment replaced.
+    event = AuditEvent.objects.filter(action="inventory.agent_enrolled").order_by("pk").last()
+    assert event is not None and event.after["replaced_agents"] == [old.uid.hex]
     assert post(Client(), REPORTS, {"reports": [factory.heartbeat(1)]}, first).status_code == 401
     assert post(Client(), REPORTS, {"reports": [factory.heartbeat(1)]}, second).status_code == 200
 

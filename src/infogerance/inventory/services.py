@@ -223,6 +223,7 @@ def _enroll(request: payload.Enrolment, *, actor: Any) -> Enrolled:
             .order_by("pk")
             .first()
         )
+    created = asset is None
     if asset is None:
         asset = Asset.objects.create(
             organization=client,
@@ -235,8 +236,12 @@ def _enroll(request: payload.Enrolment, *, actor: Any) -> Enrolled:
             os_name=request.os.name if request.os else "",
             os_version=request.os.version if request.os else "",
         )
-    else:
-        Agent.objects.filter(asset=asset, revoked_at__isnull=True).update(revoked_at=timezone.now())
+    replaced: list[str] = []
+    if not created:
+        # The machine enrols again: its former agents stop speaking for it.
+        former = Agent.objects.filter(asset=asset, revoked_at__isnull=True)
+        replaced = [uid.hex for uid in former.values_list("uid", flat=True)]
+        former.update(revoked_at=timezone.now())
     uid = uuid.uuid4()
     credential = f"{CREDENTIAL_PREFIX}{uid.hex}_{secrets.token_urlsafe(32)}"
     agent = Agent.objects.create(
@@ -258,6 +263,7 @@ def _enroll(request: payload.Enrolment, *, actor: Any) -> Enrolled:
             "hostname": request.hostname,
             "token": token.prefix,
             "agent_version": request.agent_version,
+            "replaced_agents": replaced,
         },
     )
     return Enrolled(agent, credential)
