@@ -158,10 +158,12 @@ def asset_detail(request: HttpRequest, asset_id: int) -> HttpResponse:
         "machine": {
             "collected_at": snaps[0].collected_at if snaps else None,
             "ports": sorted(
-                latest.get("ports") or [], key=lambda p: (p["port"], p["protocol"], p["address"])
+                latest.get("ports") or [],
+                key=lambda p: (p.get("port", 0), p.get("protocol", ""), p.get("address", "")),
             ),
             "services": sorted(
-                latest.get("services") or [], key=lambda s: (s.get("state") != "running", s["name"])
+                latest.get("services") or [],
+                key=lambda s: (s.get("state") != "running", s.get("name", "")),
             ),
             "running": sum(1 for s in latest.get("services") or [] if s.get("state") == "running"),
             "users": latest.get("users") or [],
@@ -310,7 +312,6 @@ def agent_list(request: HttpRequest) -> HttpResponse:
         "rows": [(agent, agent.health_state) for agent in page.object_list],
         "page": page,
         "page_query": query.urlencode(),
-        "counts": counts,
         "healths": [(value, counts.get(value, 0)) for value in HEALTH_ORDER],
         "clients": clients,
         "filters": request.GET,
