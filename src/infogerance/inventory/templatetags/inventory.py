@@ -37,6 +37,14 @@ def sub(a: int, b: int) -> int:
 
 
 @register.filter
+def health_label(value: str) -> str:
+    """An agent's health for people: the label of :class:`AgentHealth`."""
+    from infogerance.inventory.models import AgentHealth
+
+    return str(AgentHealth(value).label)
+
+
+@register.filter
 def fact(value: Any, key: str) -> str:
     """A value of the inventory for people: sizes (``…_bytes``) in binary units, yes/no,
     "—" for nothing, a compared tuple of an item as its parts."""
